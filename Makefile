@@ -1,0 +1,74 @@
+# Thin wrapper over CMake for the common commands. See README.md.
+#   make            build (release with debug info) into build/
+#   make test       everything CI checks: tests, sanitizer build, short fuzz, cppcheck
+#   make demo       build and run the examples
+#   make bench      benchmarks (ARGS=--json for machine-readable output)
+#   make stress     long stress runs        make fuzz   long fuzz run
+#   make install    cmake --install (PREFIX=/usr/local)
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX ?= /usr/local
+ARGS   ?=
+FUZZ_SECONDS ?= 30
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test test-release test-asan fuzz-short cppcheck demo bench stress fuzz install clean
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build -j $(JOBS)
+
+test: test-release test-asan fuzz-short cppcheck
+	@echo "chook: all checks passed"
+
+test-release:
+	@scripts/deps.sh all
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build -j $(JOBS)
+	@cd build && ctest --output-on-failure -j 1
+
+test-asan:
+	@scripts/deps.sh all
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCHOOK_SANITIZE=ON \
+	    -DCHOOK_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 1
+
+build-fuzz: deps
+	@scripts/deps.sh all
+	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DCHOOK_FUZZ=ON -DCHOOK_TESTS=ON -DCHOOK_BENCH=OFF -DCHOOK_EXAMPLES=OFF -DCHOOK_TOOLS=OFF >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target $$(cd tests/fuzz && ls *.c | sed 's/\.c$$//')
+
+fuzz-short: build-fuzz
+	@scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+fuzz: build-fuzz
+	@scripts/fuzz.sh build-fuzz $(if $(filter 30,$(FUZZ_SECONDS)),1800,$(FUZZ_SECONDS))
+
+cppcheck:
+	@scripts/deps.sh all
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	    --inline-suppr --std=c11 -D__x86_64__ -DCHOOK_BUILDING -Iinclude -Isrc -Isrc/arch/x86_64 \
+	    --suppress=missingIncludeSystem src include
+	@echo "cppcheck: clean"
+
+demo: build
+	@scripts/demo.sh build
+
+bench: build
+	@scripts/bench.sh build $(ARGS)
+
+stress: build
+	@cd build && CHOOK_STRESS=long ctest --output-on-failure -R 'stress' -j 1
+
+install: build
+	@cmake --install build --prefix $(PREFIX)
+
+clean:
+	@rm -rf build build-asan build-fuzz

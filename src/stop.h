@@ -1,0 +1,52 @@
+/*
+ * Stopping the other threads of the process while code is patched.
+ *
+ * Protocol of one commit (hook.c drives it, stop.c implements 2, 3 and 6):
+ *   1. Take the commit lock; prepare every trampoline and stub (not yet reachable).
+ *   2. chook__world_stop(): signal every other thread of /proc/self/task with
+ *      chook's real-time signal; each parks in the handler and publishes its
+ *      signal context. Repeat the enumeration until no new thread appears.
+ *   3. A thread that does not park within the timeout fails the commit:
+ *      chook__world_resume() releases the others, nothing has been written.
+ *   4. The core moves the program counter of any parked thread that lies inside
+ *      bytes about to be overwritten to the equivalent place (chook__world_pc /
+ *      chook__world_set_pc).
+ *   5. The core writes the patches and re-reads them.
+ *   6. chook__world_resume(): every core is serialised (membarrier SYNC_CORE, and
+ *      each parked thread serialises itself before leaving the handler); threads
+ *      are released; returns once every thread has left the handler.
+ *   7. Release the commit lock.
+ * Between 2 and 6 the calling thread must not call libc: parked threads may hold
+ * its locks (malloc's, stdio's).
+ */
+#ifndef CHOOK_STOP_H
+#define CHOOK_STOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct chook__world chook__world;
+
+/* Parks every other thread of the process. Must be called with the commit lock
+ * held. On success *out is the stopped world (static storage: one at a time).
+ * Returns CHOOK_OK, CHOOK_ETHREADS (a thread did not park in time: all released,
+ * message names it) or CHOOK_ENOSYS. */
+int chook__world_stop(chook__world **out);
+
+/* Parked threads, their tids and program counters. */
+size_t chook__world_count(const chook__world *w);
+pid_t chook__world_tid(const chook__world *w, size_t i);
+uintptr_t chook__world_pc(const chook__world *w, size_t i);
+void chook__world_set_pc(chook__world *w, size_t i, uintptr_t pc);
+
+/* Serialises every core and releases the parked threads; returns when all have
+ * left the signal handler. */
+void chook__world_resume(chook__world *w);
+
+/* The commit lock: one commit at a time in the process. Held across fork()
+ * (pthread_atfork) so a child never inherits a half-done commit. */
+void chook__commit_lock(void);
+void chook__commit_unlock(void);
+
+#endif /* CHOOK_STOP_H */
