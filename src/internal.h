@@ -1,5 +1,5 @@
 /*
- * Internal services of chook's core, shared by every src/*.c file.
+ * Internal services of chook's core, shared by every core source file.
  *
  * Rule for everything here: no call goes through libc functions the user may
  * have hooked while other threads are parked (no malloc, no stdio, no pthread,
@@ -52,6 +52,7 @@ long chook__sys_pread(int fd, void *buf, size_t len, uint64_t off);
 long chook__sys_pwrite(int fd, const void *buf, size_t len, uint64_t off);
 void *chook__sys_mmap(void *addr, size_t len, int prot, int flags, int fd, long off);
 long chook__sys_munmap(void *addr, size_t len);
+long chook__sys_mprotect(void *addr, size_t len, int prot);
 long chook__sys_getpid(void);
 long chook__sys_gettid(void);
 long chook__sys_futex_wait(int *addr, int val, const struct timespec *timeout);

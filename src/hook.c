@@ -1,0 +1,524 @@
+/*
+ * The public inline-hook API and transactions.
+ *
+ * Every call is a transaction: chook_install() outside an explicit transaction
+ * opens one, queues itself and commits. Queued operations are checked and their
+ * sites prepared at once (under the commit lock), so bad input fails at its call;
+ * a transaction in which any operation failed applies nothing at commit.
+ *
+ * Commit, under the commit lock:
+ *   1. Compute each touched site's new chain from its committed chain and the
+ *      queued operations, in order; find which sites need code written (patched
+ *      when their chain becomes non-empty, restored when it becomes empty).
+ *   2. Check those sites still hold the bytes we expect (nobody else patched them).
+ *   3. Give stubs to new hooks that need one; write each new hook's `original`.
+ *   4. If code must be written: stop the other threads (stop.h), move any whose
+ *      pc lies inside bytes about to be overwritten to the same instruction in the
+ *      trampoline, write the patches and restores, re-reading each; on a failure
+ *      restore what was written. Then update every slot, and resume the threads.
+ *      Without code to write, only slots change (single atomic stores).
+ *   5. Record the new chains; removed hooks' records go to their site for reuse.
+ */
+#include "hook.h"
+#include "stop.h"
+
+enum op_kind { OP_INSTALL = 1, OP_REMOVE, OP_UNINSTALL };
+
+struct op {
+    enum op_kind kind;
+    struct site *site;
+    struct chook_hook *hook; /* INSTALL, REMOVE */
+};
+
+struct txn {
+    struct op *ops;
+    size_t count, cap;
+    int status;           /* first failure, CHOOK_OK if none */
+    char message[512];    /* its message */
+};
+
+static __thread struct txn *open_txn __attribute__((tls_model("initial-exec")));
+static uint64_t commit_counter;
+
+/* ---- queue ---------------------------------------------------------------- */
+
+static int txn_push(struct txn *t, struct op op)
+{
+    if (t->count == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        struct op *ops = chook__alloc(cap * sizeof *ops);
+        if (!ops) return chook__fail(CHOOK_ENOMEM, "out of memory queueing an operation");
+        if (t->count) chook__memcpy(ops, t->ops, t->count * sizeof *ops);
+        chook__free(t->ops, t->cap * sizeof *ops);
+        t->ops = ops;
+        t->cap = cap;
+    }
+    t->ops[t->count++] = op;
+    return CHOOK_OK;
+}
+
+static int txn_record_failure(struct txn *t, int status)
+{
+    if (t->status == CHOOK_OK) {
+        t->status = status;
+        const char *m = chook_last_error();
+        size_t n = chook__strlen(m);
+        if (n >= sizeof t->message) n = sizeof t->message - 1;
+        chook__memcpy(t->message, m, n);
+        t->message[n] = 0;
+    }
+    return status;
+}
+
+static void txn_free(struct txn *t)
+{
+    chook__free(t->ops, t->cap * sizeof *t->ops);
+    chook__free(t, sizeof *t);
+}
+
+/* Pending hooks that never took effect. Under the commit lock. */
+static void txn_discard_pending(struct txn *t)
+{
+    for (size_t i = 0; i < t->count; i++) {
+        struct op *op = &t->ops[i];
+        if (op->kind == OP_INSTALL && op->hook->state == HOOK_PENDING) {
+            op->hook->state = HOOK_DISCARDED;
+            chook__hook_recycle(op->hook);
+        }
+    }
+}
+
+/* ---- commit ----------------------------------------------------------------- */
+
+static int chain_reserve(struct site *s, size_t n)
+{
+    if (n <= s->next_cap) return CHOOK_OK;
+    size_t cap = s->next_cap ? s->next_cap * 2 : 8;
+    while (cap < n) cap *= 2;
+    struct chook_hook **c = chook__alloc(cap * sizeof *c);
+    if (!c) return chook__fail(CHOOK_ENOMEM, "out of memory");
+    if (s->next_count) chook__memcpy(c, s->next_chain, s->next_count * sizeof *c);
+    chook__free(s->next_chain, s->next_cap * sizeof *c);
+    s->next_chain = c;
+    s->next_cap = cap;
+    return CHOOK_OK;
+}
+
+/* Step 1 for one site: start from the committed chain. */
+static int chain_start(struct site *s, uint64_t mark)
+{
+    if (s->txn_mark == mark) return CHOOK_OK;
+    s->txn_mark = mark;
+    s->next_count = 0;
+    size_t n = 0;
+    for (struct chook_hook *h = s->hooks; h; h = h->older) n++;
+    CHOOK_CHECK(chain_reserve(s, n + 1));
+    for (struct chook_hook *h = s->hooks; h; h = h->older) s->next_chain[s->next_count++] = h;
+    return CHOOK_OK;
+}
+
+static int chain_apply(struct op *op)
+{
+    struct site *s = op->site;
+    switch (op->kind) {
+    case OP_INSTALL:
+        for (size_t i = 0; i < s->next_count; i++)
+            if (s->next_chain[i]->replacement == op->hook->replacement)
+                return chook__fail(CHOOK_EEXIST, "target 0x%lx: replacement %p is already "
+                                   "installed there", (unsigned long)s->target,
+                                   op->hook->replacement);
+        CHOOK_CHECK(chain_reserve(s, s->next_count + 1));
+        for (size_t i = s->next_count; i > 0; i--) s->next_chain[i] = s->next_chain[i - 1];
+        s->next_chain[0] = op->hook;
+        s->next_count++;
+        return CHOOK_OK;
+    case OP_REMOVE:
+        for (size_t i = 0; i < s->next_count; i++) {
+            if (s->next_chain[i] == op->hook) {
+                for (; i + 1 < s->next_count; i++) s->next_chain[i] = s->next_chain[i + 1];
+                s->next_count--;
+                return CHOOK_OK;
+            }
+        }
+        return chook__fail(CHOOK_ENOTHOOKED, "target 0x%lx: that hook is not installed",
+                           (unsigned long)s->target);
+    case OP_UNINSTALL:
+        if (!s->next_count)
+            return chook__fail(CHOOK_ENOTHOOKED, "target 0x%lx is not hooked",
+                               (unsigned long)s->target);
+        s->next_count = 0;
+        return CHOOK_OK;
+    }
+    return chook__fail(CHOOK_EINTERNAL, "unknown operation");
+}
+
+/* What hook i of the new chain calls as its original. */
+static uintptr_t chain_below(const struct site *s, size_t i)
+{
+    return i + 1 < s->next_count ? (uintptr_t)s->next_chain[i + 1]->replacement : s->tramp;
+}
+
+struct commit {
+    struct site **sites;   /* touched sites, each once */
+    size_t nsites;
+    struct site **code;    /* sites whose code changes */
+    size_t ncode;
+};
+
+/* Moves parked threads out of bytes about to be overwritten. */
+static void fixup_threads(chook__world *w, struct commit *c)
+{
+    size_t n = chook__world_count(w);
+    for (size_t t = 0; t < n; t++) {
+        uintptr_t pc = chook__world_pc(w, t);
+        for (size_t k = 0; k < c->ncode; k++) {
+            struct site *s = c->code[k];
+            if (s->patched) continue; /* a restore: the jump is one instruction */
+            if (pc <= s->patch_at || pc >= s->patch_at + s->plan.patch_len) continue;
+            for (unsigned i = 1; i < s->plan.n_insns; i++) {
+                if (pc == s->patch_at + s->plan.insn_off[i]) {
+                    chook__world_set_pc(w, t, s->tramp + s->tramp_off[i]);
+                    break;
+                }
+            }
+            break;
+        }
+    }
+}
+
+static int write_code(struct commit *c, size_t *written)
+{
+    for (*written = 0; *written < c->ncode; (*written)++) {
+        struct site *s = c->code[*written];
+        const uint8_t *bytes = s->patched ? s->original : s->patch;
+        int st = chook__code_write(s->patch_at, bytes, s->plan.patch_len);
+        if (st == CHOOK_OK && !chook__site_bytes_are(s, bytes))
+            st = CHOOK_EPATCH;
+        if (st != CHOOK_OK) return CHOOK_EPATCH;
+    }
+    return CHOOK_OK;
+}
+
+static void undo_code(struct commit *c, size_t written)
+{
+    for (size_t i = 0; i < written; i++) {
+        struct site *s = c->code[i];
+        chook__code_write(s->patch_at, s->patched ? s->patch : s->original, s->plan.patch_len);
+    }
+}
+
+/* Step 4's slot updates: every hook's stub and every site's entry. */
+static void update_slots(struct commit *c)
+{
+    for (size_t k = 0; k < c->nsites; k++) {
+        struct site *s = c->sites[k];
+        for (size_t i = 0; i < s->next_count; i++) {
+            struct chook_hook *h = s->next_chain[i];
+            if (h->stub_slot && h->original == h->stub)
+                __atomic_store_n(h->stub_slot, chain_below(s, i), __ATOMIC_RELEASE);
+        }
+        uintptr_t head = s->next_count ? (uintptr_t)s->next_chain[0]->replacement : s->tramp;
+        __atomic_store_n(s->entry_slot, head, __ATOMIC_RELEASE);
+    }
+}
+
+static int commit_locked(struct txn *t)
+{
+    struct commit c = { 0 };
+    uint64_t mark = ++commit_counter;
+    int st = CHOOK_OK;
+    size_t cap = t->count ? t->count : 1;
+    c.sites = chook__alloc(cap * sizeof *c.sites);
+    c.code = chook__alloc(cap * sizeof *c.code);
+    if (!c.sites || !c.code) st = chook__fail(CHOOK_ENOMEM, "out of memory committing");
+
+    /* 1. New chains. */
+    for (size_t i = 0; st == CHOOK_OK && i < t->count; i++) {
+        struct site *s = t->ops[i].site;
+        if (s->txn_mark != mark) {
+            st = chain_start(s, mark);
+            if (st == CHOOK_OK) c.sites[c.nsites++] = s;
+        }
+        if (st == CHOOK_OK) st = chain_apply(&t->ops[i]);
+    }
+    for (size_t k = 0; st == CHOOK_OK && k < c.nsites; k++) {
+        struct site *s = c.sites[k];
+        if (!s->patched != !s->next_count) c.code[c.ncode++] = s;
+    }
+    /* 2. The bytes are still what we expect. */
+    for (size_t k = 0; st == CHOOK_OK && k < c.ncode; k++) {
+        struct site *s = c.code[k];
+        if (!chook__site_bytes_are(s, s->patched ? s->patch : s->original))
+            st = chook__fail(CHOOK_EPATCH, "target 0x%lx: its code was changed by someone "
+                             "else since chook %s it; nothing written",
+                             (unsigned long)s->target, s->patched ? "patched" : "read");
+        else if (!s->patched)
+            st = chook__site_check_overlap(s);
+    }
+    /* 3. Stubs and originals. */
+    for (size_t k = 0; st == CHOOK_OK && k < c.nsites; k++) {
+        struct site *s = c.sites[k];
+        for (size_t i = 0; st == CHOOK_OK && i < s->next_count; i++) {
+            struct chook_hook *h = s->next_chain[i];
+            if (h->state != HOOK_PENDING) continue;
+            if (i + 1 == s->next_count) {
+                h->original = s->tramp; /* the oldest: nothing can go below it */
+            } else {
+                st = chook__hook_give_stub(h);
+                h->original = h->stub;
+                if (st == CHOOK_OK)
+                    __atomic_store_n(h->stub_slot, chain_below(s, i), __ATOMIC_RELEASE);
+            }
+        }
+    }
+    if (st == CHOOK_OK) {
+        for (size_t i = 0; i < t->count; i++) {
+            struct chook_hook *h = t->ops[i].hook;
+            if (t->ops[i].kind != OP_INSTALL || !h->original_out) continue;
+            h->original_saved = *h->original_out;
+            __atomic_store_n(h->original_out, (void *)h->original, __ATOMIC_RELEASE);
+        }
+    }
+    /* 4. Code and slots. */
+    if (st == CHOOK_OK && c.ncode) {
+        /* Unreachable until patched: point new sites' entries at their heads now. */
+        for (size_t k = 0; k < c.ncode; k++) {
+            struct site *s = c.code[k];
+            if (!s->patched)
+                __atomic_store_n(s->entry_slot, (uintptr_t)s->next_chain[0]->replacement,
+                                 __ATOMIC_RELEASE);
+        }
+        chook__world *w = NULL;
+        st = chook__world_stop(&w);
+        if (st == CHOOK_OK) {
+            fixup_threads(w, &c);
+            size_t written = 0;
+            st = write_code(&c, &written);
+            if (st != CHOOK_OK) {
+                undo_code(&c, written);
+                st = chook__fail(CHOOK_EPATCH, "target 0x%lx: writing the patch failed; "
+                                 "nothing changed", (unsigned long)c.code[written]->target);
+            } else {
+                update_slots(&c);
+            }
+            chook__world_resume(w);
+        }
+    } else if (st == CHOOK_OK) {
+        update_slots(&c);
+    }
+    if (st != CHOOK_OK) {
+        /* Undo step 3: originals back as they were. Stubs stay with their records. */
+        for (size_t i = 0; i < t->count; i++) {
+            struct chook_hook *h = t->ops[i].hook;
+            if (t->ops[i].kind == OP_INSTALL && h->original_out && h->original)
+                *h->original_out = h->original_saved;
+        }
+    } else {
+        /* 5. Record. */
+        for (size_t k = 0; k < c.nsites; k++) {
+            struct site *s = c.sites[k];
+            for (struct chook_hook *h = s->hooks, *older; h; h = older) {
+                older = h->older;
+                int kept = 0;
+                for (size_t i = 0; i < s->next_count && !kept; i++) kept = s->next_chain[i] == h;
+                if (!kept) {
+                    /* Late callers of its original still reach what was below it. */
+                    h->state = HOOK_REMOVED;
+                    chook__hook_recycle(h);
+                }
+            }
+            s->hooks = NULL;
+            for (size_t i = s->next_count; i > 0; i--) {
+                struct chook_hook *h = s->next_chain[i - 1];
+                h->older = s->hooks;
+                h->state = HOOK_ACTIVE;
+                s->hooks = h;
+            }
+            s->patched = s->next_count != 0;
+        }
+        /* Installed and removed within this transaction: never took effect. */
+        for (size_t i = 0; i < t->count; i++) {
+            struct chook_hook *h = t->ops[i].hook;
+            if (t->ops[i].kind == OP_INSTALL && h->state == HOOK_PENDING) {
+                h->state = HOOK_REMOVED;
+                chook__hook_recycle(h);
+            }
+        }
+    }
+    if (c.sites) chook__free(c.sites, cap * sizeof *c.sites);
+    if (c.code) chook__free(c.code, cap * sizeof *c.code);
+    return st;
+}
+
+/* ---- public API ----------------------------------------------------------- */
+
+int chook_transaction_begin(void)
+{
+    if (open_txn)
+        return chook__fail(CHOOK_ETXN, "this thread already has an open transaction");
+    struct txn *t = chook__alloc(sizeof *t);
+    if (!t) return chook__fail(CHOOK_ENOMEM, "out of memory opening a transaction");
+    open_txn = t;
+    return CHOOK_OK;
+}
+
+int chook_transaction_abort(void)
+{
+    struct txn *t = open_txn;
+    if (!t) return chook__fail(CHOOK_ETXN, "no open transaction on this thread");
+    open_txn = NULL;
+    chook__commit_lock();
+    txn_discard_pending(t);
+    chook__commit_unlock();
+    txn_free(t);
+    return CHOOK_OK;
+}
+
+int chook_transaction_commit(void)
+{
+    struct txn *t = open_txn;
+    if (!t) return chook__fail(CHOOK_ETXN, "no open transaction on this thread");
+    open_txn = NULL;
+    int st;
+    chook__commit_lock();
+    if (t->status != CHOOK_OK) {
+        st = chook__fail(t->status, "%s", t->message);
+    } else {
+        st = commit_locked(t);
+    }
+    if (st != CHOOK_OK) txn_discard_pending(t);
+    chook__commit_unlock();
+    txn_free(t);
+    return st;
+}
+
+/* Runs one queued operation: in the open transaction, or in one of its own. */
+typedef int (*queue_fn)(struct txn *t, void *arg);
+
+static int run_queued(queue_fn fn, void *arg)
+{
+    struct txn *t = open_txn;
+    if (t) {
+        chook__commit_lock();
+        int st = fn(t, arg);
+        chook__commit_unlock();
+        return st == CHOOK_OK ? st : txn_record_failure(t, st);
+    }
+    struct txn local = { 0 };
+    chook__commit_lock();
+    int st = fn(&local, arg);
+    if (st == CHOOK_OK) st = commit_locked(&local);
+    if (st != CHOOK_OK) txn_discard_pending(&local);
+    chook__commit_unlock();
+    chook__free(local.ops, local.cap * sizeof *local.ops);
+    return st;
+}
+
+struct install_args {
+    uintptr_t target, replacement;
+    void **original;
+    chook_hook **hook;
+};
+
+static int queue_install(struct txn *t, void *arg)
+{
+    struct install_args *a = arg;
+    struct site *s = NULL;
+    CHOOK_CHECK(chook__site_prepare(a->target, &s));
+    struct chook_hook *h = chook__hook_new(s);
+    if (!h) return chook__fail(CHOOK_ENOMEM, "out of memory");
+    h->replacement = (void *)a->replacement;
+    h->original_out = a->original;
+    int st = txn_push(t, (struct op){ OP_INSTALL, s, h });
+    if (st != CHOOK_OK) {
+        h->state = HOOK_DISCARDED;
+        chook__hook_recycle(h);
+        return st;
+    }
+    if (a->hook) *a->hook = h;
+    return CHOOK_OK;
+}
+
+int chook_install_ex(void *target, void *replacement, void **original, chook_hook **hook)
+{
+    if (hook) *hook = NULL;
+    if (!target) return chook__fail(CHOOK_EINVAL, "target is NULL");
+    if (!replacement) return chook__fail(CHOOK_EINVAL, "replacement is NULL");
+    if (replacement == target)
+        return chook__fail(CHOOK_ESELF, "replacement %p is the target itself", replacement);
+    int st = chook__check_code_address((uintptr_t)replacement, "replacement");
+    if (st != CHOOK_OK) {
+        if (open_txn) txn_record_failure(open_txn, st);
+        return st;
+    }
+    struct install_args a = { (uintptr_t)target, (uintptr_t)replacement, original, hook };
+    return run_queued(queue_install, &a);
+}
+
+int chook_install(void *target, void *replacement, void **original)
+{
+    return chook_install_ex(target, replacement, original, NULL);
+}
+
+static int queue_remove(struct txn *t, void *arg)
+{
+    struct chook_hook *h = arg;
+    if (h->magic != HOOK_MAGIC || (h->state != HOOK_ACTIVE && h->state != HOOK_PENDING))
+        return chook__fail(CHOOK_ENOTHOOKED, "hook %p is not installed", (void *)h);
+    return txn_push(t, (struct op){ OP_REMOVE, h->site, h });
+}
+
+int chook_remove(chook_hook *hook)
+{
+    if (!hook) return chook__fail(CHOOK_EINVAL, "hook is NULL");
+    return run_queued(queue_remove, hook);
+}
+
+static int queue_uninstall(struct txn *t, void *arg)
+{
+    uintptr_t target = (uintptr_t)arg;
+    struct site *s = chook__site_find(target);
+    int pending = 0;
+    for (size_t i = 0; s && i < t->count; i++)
+        pending |= t->ops[i].site == s && t->ops[i].kind == OP_INSTALL;
+    if (!s || (!s->hooks && !pending))
+        return chook__fail(CHOOK_ENOTHOOKED, "target %p is not hooked", (void *)target);
+    return txn_push(t, (struct op){ OP_UNINSTALL, s, NULL });
+}
+
+int chook_uninstall(void *target)
+{
+    if (!target) return chook__fail(CHOOK_EINVAL, "target is NULL");
+    return run_queued(queue_uninstall, target);
+}
+
+int chook_hook_active(const chook_hook *hook)
+{
+    if (!hook) return 0;
+    chook__commit_lock();
+    int active = hook->magic == HOOK_MAGIC && hook->state == HOOK_ACTIVE;
+    chook__commit_unlock();
+    return active;
+}
+
+int chook_probe(const void *target, chook_probe_info *info)
+{
+    if (!info) return chook__fail(CHOOK_EINVAL, "info is NULL");
+    chook__memset(info, 0, sizeof *info);
+    if (!target) {
+        info->status = chook__fail(CHOOK_EINVAL, "target is NULL");
+    } else {
+        chook__commit_lock();
+        chook__site_examine((uintptr_t)target, info);
+        chook__commit_unlock();
+    }
+    if (info->status != CHOOK_OK) {
+        const char *m = chook_last_error();
+        size_t n = chook__strlen(m);
+        if (n >= sizeof info->reason) n = sizeof info->reason - 1;
+        chook__memcpy(info->reason, m, n);
+        info->reason[n] = 0;
+        info->jump = CHOOK_JUMP_NONE;
+    }
+    return CHOOK_OK;
+}

@@ -1,0 +1,89 @@
+/*
+ * Internal state of inline hooks (hook.c, site.c, txn.c).
+ *
+ * A site is one patched (or once-patched) target. It owns the trampoline (the
+ * relocated prologue and the jump back) and the entry stub, an indirect jump
+ * through entry_slot, which holds the newest replacement. The target's patch is a
+ * jump to the entry stub, so adding or removing hooks on a patched site only
+ * changes slots; code is written only when a site goes from unhooked to hooked or
+ * back. Sites are never freed: a thread may run a trampoline at any time, and
+ * reinstalling on the same target reuses it.
+ *
+ * The hooks of a site form a chain, newest first. Each hook's `original` leads to
+ * the next older replacement, the oldest's to the trampoline. A hook that was the
+ * oldest when installed uses the trampoline directly; the others call through a
+ * stub of their own (an indirect jump through stub_slot), so removing a hook in
+ * the middle is one slot store.
+ */
+#ifndef CHOOK_HOOK_H
+#define CHOOK_HOOK_H
+
+#include "internal.h"
+
+enum hook_state { HOOK_PENDING = 1, HOOK_ACTIVE, HOOK_REMOVED, HOOK_DISCARDED };
+
+#define HOOK_MAGIC 0x6b6f6f68u /* "hook" */
+
+struct site;
+
+struct chook_hook {
+    uint32_t magic;
+    enum hook_state state;
+    struct site *site;
+    void *replacement;
+    void **original_out;   /* where to write `original` at commit (may be NULL) */
+    void *original_saved;  /* *original_out before commit, for rollback */
+    uintptr_t stub;        /* this hook's own indirect jump, 0 when it uses the trampoline */
+    uintptr_t *stub_slot;
+    uintptr_t original;    /* what *original_out receives */
+    struct chook_hook *older; /* committed chain: next older hook */
+    struct chook_hook *free_next; /* site's list of reusable hook records */
+};
+
+struct site {
+    uintptr_t target;     /* function entry */
+    uintptr_t patch_at;   /* target + plan.skip */
+    chook_arch_plan plan;
+    enum chook_arch_jump jump;
+    uint8_t original[CHOOK_ARCH_MAX_PATCH]; /* bytes at patch_at, plan.patch_len */
+    uint8_t patch[CHOOK_ARCH_MAX_PATCH];    /* the bytes written there */
+    uint8_t prologue[CHOOK_ARCH_MAX_PATCH + 8]; /* target..patch_at+patch_len, as relocated */
+    size_t prologue_len;
+    uintptr_t code;       /* code block: entry stub then trampoline */
+    size_t code_size;
+    uintptr_t entry;      /* entry stub */
+    uintptr_t tramp;      /* trampoline */
+    uint16_t tramp_off[CHOOK_ARCH_MAX_INSNS + 1];
+    size_t tramp_len;
+    uintptr_t *entry_slot;
+    int patched;          /* committed: the target holds our jump */
+    struct chook_hook *hooks;      /* committed chain, newest first */
+    struct chook_hook *free_hooks; /* removed hook records with their stubs */
+    struct site *hash_next;
+    /* Scratch used by one commit (under the commit lock). */
+    uint64_t txn_mark;
+    struct chook_hook **next_chain;
+    size_t next_count, next_cap;
+};
+
+/* site.c — all under the commit lock */
+struct site *chook__site_find(uintptr_t target);
+/* Finds or makes the site for target, checking the target and preparing the
+ * trampoline; an unpatched site whose code changed since is prepared again.
+ * Returns a status with a message naming the target. */
+int chook__site_prepare(uintptr_t target, struct site **out);
+/* Looks at target without changing anything (chook_probe). */
+int chook__site_examine(uintptr_t target, chook_probe_info *info);
+/* Checks that a patched range does not overlap another site's. */
+int chook__site_check_overlap(const struct site *s);
+/* Current bytes at the site equal `expect` (plan.patch_len bytes)? */
+int chook__site_bytes_are(const struct site *s, const uint8_t *expect);
+/* A hook record for site s, reused from its free list when possible, with a stub
+ * when needs_stub. NULL on out of memory. */
+struct chook_hook *chook__hook_new(struct site *s);
+int chook__hook_give_stub(struct chook_hook *h);
+void chook__hook_recycle(struct chook_hook *h);
+/* Checks an address is mapped and executable; `what` names it in messages. */
+int chook__check_code_address(uintptr_t addr, const char *what);
+
+#endif /* CHOOK_HOOK_H */

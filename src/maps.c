@@ -1,0 +1,116 @@
+/*
+ * Reading /proc/self/maps with raw system calls and a fixed buffer: used to check
+ * that a target is mapped and executable before reading it, and to find free
+ * address space near targets.
+ */
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+static uintptr_t parse_hex(const char **p)
+{
+    uintptr_t v = 0;
+    for (;;) {
+        char c = **p;
+        unsigned d;
+        if (c >= '0' && c <= '9') d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f') d = (unsigned)(c - 'a' + 10);
+        else break;
+        v = (v << 4) | d;
+        (*p)++;
+    }
+    return v;
+}
+
+/* Parses one line "start-end perms offset dev inode path". */
+static int parse_line(const char *line, const char *end, chook__region *r)
+{
+    const char *p = line;
+    r->start = parse_hex(&p);
+    if (*p++ != '-') return 0;
+    r->end = parse_hex(&p);
+    if (*p++ != ' ' || end - p < 4) return 0;
+    for (int i = 0; i < 4; i++) r->perms[i] = p[i];
+    r->perms[4] = 0;
+    r->prot = (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0) |
+              (p[2] == 'x' ? PROT_EXEC : 0);
+    p += 4;
+    /* Skip offset, dev, inode: three fields. */
+    for (int field = 0; field < 3; field++) {
+        while (p < end && *p == ' ') p++;
+        while (p < end && *p != ' ') p++;
+    }
+    while (p < end && *p == ' ') p++;
+    size_t n = (size_t)(end - p);
+    if (n >= sizeof r->path) n = sizeof r->path - 1;
+    chook__memcpy(r->path, p, n);
+    r->path[n] = 0;
+    return 1;
+}
+
+int chook__maps_each(int (*fn)(const chook__region *r, void *ctx), void *ctx)
+{
+    enum { BUF = 16384 };
+    char *buf = chook__alloc(BUF);
+    if (!buf) return chook__fail(CHOOK_ENOMEM, "out of memory reading /proc/self/maps");
+    long fd = chook__sys_open("/proc/self/maps", O_RDONLY);
+    if (fd < 0) {
+        chook__free(buf, BUF);
+        return chook__fail(CHOOK_ENOSYS, "cannot open /proc/self/maps (errno %ld)", -fd);
+    }
+    size_t have = 0;
+    int result = 0;
+    for (;;) {
+        long n = chook__sys_read((int)fd, buf + have, BUF - have);
+        if (n < 0) {
+            result = chook__fail(CHOOK_ENOSYS, "cannot read /proc/self/maps (errno %ld)", -n);
+            break;
+        }
+        have += (size_t)n;
+        size_t pos = 0;
+        for (;;) {
+            size_t eol = pos;
+            while (eol < have && buf[eol] != '\n') eol++;
+            if (eol == have && n != 0) break; /* partial line: read more */
+            if (eol > pos) {
+                chook__region r;
+                if (parse_line(buf + pos, buf + eol, &r) && (result = fn(&r, ctx)) != 0)
+                    goto done;
+            }
+            pos = eol + 1;
+            if (pos >= have) break;
+        }
+        if (pos > have) pos = have;
+        /* Keep the partial line at the start of the buffer. */
+        chook__memcpy(buf, buf + pos, have - pos);
+        have -= pos;
+        if (n == 0) break;
+        if (have == BUF) have = 0; /* a line longer than the buffer: drop it */
+    }
+done:
+    chook__sys_close((int)fd);
+    chook__free(buf, BUF);
+    return result;
+}
+
+struct find_ctx { uintptr_t addr; chook__region *out; };
+
+static int find_cb(const chook__region *r, void *ctx)
+{
+    struct find_ctx *f = ctx;
+    if (f->addr >= r->start && f->addr < r->end) {
+        *f->out = *r;
+        return 1;
+    }
+    return r->start > f->addr ? 2 : 0;
+}
+
+int chook__maps_find(uintptr_t addr, chook__region *out)
+{
+    struct find_ctx f = { addr, out };
+    int r = chook__maps_each(find_cb, &f);
+    if (r < 0) return r;
+    if (r == 1) return CHOOK_OK;
+    return chook__fail(CHOOK_EUNMAPPED, "address 0x%lx is not mapped", (unsigned long)addr);
+}

@@ -1,0 +1,414 @@
+/*
+ * Sites: checking a target, planning its patch, building its trampoline and entry
+ * stub in executable memory near it. Everything here runs under the commit lock
+ * and before any thread is parked, so it may format messages.
+ */
+#include <sys/mman.h>
+
+#include "hook.h"
+
+#define SCAN_UNKNOWN 4096u        /* bytes scanned for branches when the size is unknown */
+#define SCAN_MAX (256u * 1024u)   /* longest function body scanned */
+#define ENTRY_STUB 8u             /* bytes of the entry stub (slot jump + traps) */
+
+static struct {
+    struct site **buckets;
+    size_t nbuckets, count;
+} sites;
+
+static size_t hash_addr(uintptr_t a, size_t n)
+{
+    uint64_t h = (uint64_t)a * 0x9e3779b97f4a7c15ull;
+    return (size_t)(h >> 32) & (n - 1);
+}
+
+struct site *chook__site_find(uintptr_t target)
+{
+    if (!sites.nbuckets) return NULL;
+    for (struct site *s = sites.buckets[hash_addr(target, sites.nbuckets)]; s; s = s->hash_next)
+        if (s->target == target) return s;
+    return NULL;
+}
+
+static int sites_add(struct site *s)
+{
+    if (sites.count + 1 > sites.nbuckets) {
+        size_t n = sites.nbuckets ? sites.nbuckets * 2 : 256;
+        struct site **b = chook__alloc(n * sizeof *b);
+        if (!b) return CHOOK_ENOMEM;
+        for (size_t i = 0; i < sites.nbuckets; i++) {
+            for (struct site *e = sites.buckets[i], *next; e; e = next) {
+                next = e->hash_next;
+                size_t k = hash_addr(e->target, n);
+                e->hash_next = b[k];
+                b[k] = e;
+            }
+        }
+        chook__free(sites.buckets, sites.nbuckets * sizeof *b);
+        sites.buckets = b;
+        sites.nbuckets = n;
+    }
+    size_t k = hash_addr(s->target, sites.nbuckets);
+    s->hash_next = sites.buckets[k];
+    sites.buckets[k] = s;
+    sites.count++;
+    return CHOOK_OK;
+}
+
+int chook__check_code_address(uintptr_t addr, const char *what)
+{
+    chook__region r;
+    if (chook__maps_find(addr, &r) != CHOOK_OK)
+        return chook__fail(CHOOK_EUNMAPPED, "%s 0x%lx is not mapped", what, (unsigned long)addr);
+    if (!(r.prot & PROT_EXEC))
+        return chook__fail(CHOOK_ENOTEXEC, "%s 0x%lx is not executable (mapped %s%s%s)", what,
+                           (unsigned long)addr, r.perms, r.path[0] ? " by " : "", r.path);
+    return CHOOK_OK;
+}
+
+/* What we learn about a target before deciding anything. */
+struct analysis {
+    uint8_t bytes[256];
+    chook_arch_code code;
+    chook_arch_plan plan;
+    uintptr_t func_start;
+    size_t func_size;
+};
+
+static int analyze(uintptr_t target, size_t need, struct analysis *a)
+{
+    char err[CHOOK_ARCH_ERRLEN];
+    long n = chook__code_read(target, a->bytes, sizeof a->bytes);
+    if (n <= 0)
+        return chook__fail(CHOOK_EUNMAPPED, "target 0x%lx cannot be read", (unsigned long)target);
+    uintptr_t next_start = 0;
+    a->func_start = 0;
+    a->func_size = 0;
+    if (!chook__symbol_extent(target, &a->func_start, &a->func_size, &next_start)) {
+        a->func_start = 0;
+        a->func_size = 0;
+        next_start = 0;
+    }
+    a->code = (chook_arch_code){
+        .bytes = a->bytes, .avail = (size_t)n, .pc = target,
+        .func_end = a->func_size ? a->func_start + a->func_size : 0,
+        .next_start = next_start,
+    };
+    /* A symbol that ends before the target says nothing about it. */
+    if (a->code.func_end && a->code.func_end <= target) {
+        a->code.func_end = 0;
+        a->func_size = 0;
+    }
+    err[0] = 0;
+    int st = chook_arch_plan_patch(&a->code, need, &a->plan, err, sizeof err);
+    if (st != CHOOK_OK)
+        return chook__fail(st, "target 0x%lx: %s", (unsigned long)target, err);
+    return CHOOK_OK;
+}
+
+/* No other instruction of the function may branch into the bytes we overwrite. */
+static int check_branches(uintptr_t target, const struct analysis *a)
+{
+    uintptr_t lo = target + a->plan.skip, hi = lo + a->plan.patch_len;
+    uintptr_t start = a->func_size ? a->func_start : target;
+    size_t len = a->func_size ? a->func_size + a->plan.padding_len : SCAN_UNKNOWN;
+    if (a->func_size && hi > a->func_start + a->func_size)
+        len = hi - a->func_start;
+    if (len > SCAN_MAX) len = SCAN_MAX;
+    uint8_t *buf = chook__alloc(len);
+    if (!buf) return chook__fail(CHOOK_ENOMEM, "out of memory scanning target 0x%lx",
+                                 (unsigned long)target);
+    long n = chook__code_read(start, buf, len);
+    int st = CHOOK_OK;
+    if (n > 0) {
+        chook_arch_code code = {
+            .bytes = buf, .avail = (size_t)n, .pc = start,
+            .func_end = a->func_size ? a->func_start + a->func_size : 0,
+            .next_start = a->code.next_start,
+        };
+        uintptr_t from = 0, to = 0;
+        if (chook_arch_find_branch_into(&code, lo, hi, &from, &to))
+            st = chook__fail(CHOOK_EBRANCHIN,
+                             "target 0x%lx: the instruction at 0x%lx jumps back into bytes "
+                             "%lu..%lu that the patch would overwrite (to 0x%lx)",
+                             (unsigned long)target, (unsigned long)from,
+                             (unsigned long)(to - target), (unsigned long)(hi - target - 1),
+                             (unsigned long)to);
+    }
+    chook__free(buf, len);
+    return st;
+}
+
+static int relocate_at(uintptr_t target, const struct analysis *a, uintptr_t pc,
+                       chook_arch_tramp *t)
+{
+    char err[CHOOK_ARCH_ERRLEN];
+    err[0] = 0;
+    int st = chook_arch_relocate(&a->code, &a->plan, pc, t, err, sizeof err);
+    if (st != CHOOK_OK)
+        return chook__fail(st, "target 0x%lx: %s", (unsigned long)target, err);
+    return CHOOK_OK;
+}
+
+int chook__site_check_overlap(const struct site *s)
+{
+    /* Patches are at most CHOOK_ARCH_MAX_PATCH (+ skip) long: look at the
+     * neighbouring entries on both sides. */
+    uintptr_t lo = s->patch_at, hi = s->patch_at + s->plan.patch_len;
+    for (uintptr_t t = lo > CHOOK_ARCH_MAX_PATCH + 8 ? lo - CHOOK_ARCH_MAX_PATCH - 8 : 0;
+         t < hi; t++) {
+        if (t == s->target) continue;
+        const struct site *o = chook__site_find(t);
+        if (!o || !o->patched) continue;
+        uintptr_t olo = o->patch_at, ohi = o->patch_at + o->plan.patch_len;
+        if (olo < hi && lo < ohi)
+            return chook__fail(CHOOK_EPATCH,
+                               "target 0x%lx: its patch would overlap the hook at 0x%lx",
+                               (unsigned long)s->target, (unsigned long)o->target);
+    }
+    return CHOOK_OK;
+}
+
+int chook__site_bytes_are(const struct site *s, const uint8_t *expect)
+{
+    uint8_t now[CHOOK_ARCH_MAX_PATCH];
+    long n = chook__code_read(s->patch_at, now, s->plan.patch_len);
+    return n == (long)s->plan.patch_len && chook__memcmp(now, expect, s->plan.patch_len) == 0;
+}
+
+/* Is the code at an unpatched site still what its trampoline was made from? */
+static int site_still_valid(const struct site *s)
+{
+    uint8_t now[sizeof s->prologue];
+    long n = chook__code_read(s->target, now, s->prologue_len);
+    return n == (long)s->prologue_len && chook__memcmp(now, s->prologue, s->prologue_len) == 0;
+}
+
+static int build(struct site *s, uintptr_t target)
+{
+    struct analysis *a = chook__alloc(sizeof *a);
+    if (!a) return chook__fail(CHOOK_ENOMEM, "out of memory preparing target 0x%lx",
+                               (unsigned long)target);
+    chook_arch_tramp *t = chook__alloc(sizeof *t);
+    int st = t ? CHOOK_OK : chook__fail(CHOOK_ENOMEM, "out of memory");
+    enum chook_arch_jump kind = CHOOK_ARCH_JUMP_NEAR;
+    uintptr_t code = 0;
+    size_t size = 0;
+
+    if (st == CHOOK_OK) st = analyze(target, chook_arch_jump_size(kind), a);
+    if (st == CHOOK_OK) st = check_branches(target, a);
+    /* Size the trampoline as if it sat right at the target, then place it. */
+    if (st == CHOOK_OK) st = relocate_at(target, a, target, t);
+    if (st == CHOOK_OK) {
+        size = ENTRY_STUB + t->len + 32; /* slack: far forms are longer */
+        code = chook__code_alloc(target, size);
+        if (!code) {
+            /* No memory within reach: an absolute jump needs more bytes. */
+            kind = CHOOK_ARCH_JUMP_FAR;
+            st = analyze(target, chook_arch_jump_size(kind), a);
+            if (st == CHOOK_OK) st = check_branches(target, a);
+            if (st == CHOOK_OK) st = relocate_at(target, a, target, t);
+            if (st == CHOOK_OK) {
+                size = ENTRY_STUB + t->len + 64;
+                code = chook__code_alloc(0, size);
+                if (!code)
+                    st = chook__fail(CHOOK_ENOMEM, "target 0x%lx: no executable memory "
+                                     "can be had", (unsigned long)target);
+            }
+        }
+    }
+    if (st == CHOOK_OK) {
+        st = relocate_at(target, a, code + ENTRY_STUB, t);
+        if (st == CHOOK_OK && ENTRY_STUB + t->len > size)
+            st = chook__fail(CHOOK_EINTERNAL, "target 0x%lx: trampoline grew to %zu bytes",
+                             (unsigned long)target, t->len);
+    }
+    uintptr_t *slot = NULL;
+    if (st == CHOOK_OK) {
+        slot = chook__slot_alloc(code);
+        if (!slot) st = chook__fail(CHOOK_ENOMEM, "target 0x%lx: no slot memory",
+                                    (unsigned long)target);
+    }
+    uint8_t block[ENTRY_STUB + CHOOK_ARCH_MAX_TRAMP];
+    if (st == CHOOK_OK) {
+        chook_arch_fill_trap(block, ENTRY_STUB);
+        if (!chook_arch_write_slot_jump(block, code, (uintptr_t)slot))
+            st = chook__fail(CHOOK_EINTERNAL, "slot out of reach of its stub");
+    }
+    if (st == CHOOK_OK) {
+        chook__memcpy(block + ENTRY_STUB, t->bytes, t->len);
+        /* The slot starts at the trampoline: a thread that reaches the entry
+         * stub before the first hook is set runs the original. */
+        __atomic_store_n(slot, code + ENTRY_STUB, __ATOMIC_RELEASE);
+        st = chook__code_write(code, block, ENTRY_STUB + t->len);
+    }
+    if (st == CHOOK_OK) {
+        uintptr_t patch_at = target + a->plan.skip;
+        size_t jl = chook_arch_write_jump(s->patch, patch_at, code, kind);
+        if (!jl || jl > a->plan.patch_len) {
+            st = chook__fail(CHOOK_EINTERNAL, "target 0x%lx: jump does not fit",
+                             (unsigned long)target);
+        } else {
+            chook_arch_fill_trap(s->patch + jl, a->plan.patch_len - jl);
+            s->target = target;
+            s->patch_at = patch_at;
+            s->plan = a->plan;
+            s->jump = kind;
+            chook__memcpy(s->original, a->bytes + a->plan.skip, a->plan.patch_len);
+            s->prologue_len = a->plan.skip + a->plan.patch_len;
+            chook__memcpy(s->prologue, a->bytes, s->prologue_len);
+            s->code = code;
+            s->code_size = size;
+            s->entry = code;
+            s->tramp = code + ENTRY_STUB;
+            s->tramp_len = t->len;
+            chook__memcpy(s->tramp_off, t->insn_off, sizeof s->tramp_off);
+            s->entry_slot = slot;
+        }
+    }
+    if (st != CHOOK_OK) {
+        /* Nothing reachable refers to these yet. */
+        if (slot) chook__slot_free(slot);
+        if (code) chook__code_free(code, size);
+    }
+    chook__free(t, sizeof *t);
+    chook__free(a, sizeof *a);
+    return st;
+}
+
+int chook__site_prepare(uintptr_t target, struct site **out)
+{
+    struct site *s = chook__site_find(target);
+    if (s && (s->patched || s->hooks)) {
+        *out = s;
+        return CHOOK_OK;
+    }
+    CHOOK_CHECK(chook__check_code_address(target, "target"));
+    if (s && site_still_valid(s)) {
+        *out = s;
+        return CHOOK_OK;
+    }
+    /* New, or the code changed since (e.g. a library was reloaded there): build
+     * afresh. The old trampoline is left in place for any thread still in it. */
+    struct site *fresh = chook__alloc(sizeof *fresh);
+    if (!fresh) return chook__fail(CHOOK_ENOMEM, "out of memory");
+    int st = build(fresh, target);
+    if (st == CHOOK_OK) st = chook__site_check_overlap(fresh);
+    if (st != CHOOK_OK) {
+        if (fresh->entry_slot) chook__slot_free(fresh->entry_slot);
+        if (fresh->code) chook__code_free(fresh->code, fresh->code_size);
+        chook__free(fresh, sizeof *fresh);
+        return st;
+    }
+    if (s) {
+        /* Keep the record (handles may point at it); take the new code. */
+        struct site *keep_next = s->hash_next;
+        struct chook_hook *keep_free = s->free_hooks;
+        *s = *fresh;
+        s->hash_next = keep_next;
+        s->free_hooks = keep_free;
+        for (struct chook_hook *h = keep_free; h; h = h->free_next) h->site = s;
+        chook__free(fresh, sizeof *fresh);
+    } else {
+        s = fresh;
+        if (sites_add(s) != CHOOK_OK) {
+            chook__slot_free(s->entry_slot);
+            chook__code_free(s->code, s->code_size);
+            chook__free(s, sizeof *s);
+            return chook__fail(CHOOK_ENOMEM, "out of memory");
+        }
+    }
+    *out = s;
+    return CHOOK_OK;
+}
+
+int chook__site_examine(uintptr_t target, chook_probe_info *info)
+{
+    struct site *s = chook__site_find(target);
+    if (s && s->patched) {
+        info->status = CHOOK_OK;
+        info->hooked = 1;
+        info->patch_address = (void *)s->patch_at;
+        info->skipped = s->plan.skip;
+        info->patch_size = s->plan.patch_len;
+        info->padding_used = s->plan.padding_len;
+        info->instructions = s->plan.n_insns;
+        info->trampoline_size = s->tramp_len;
+        info->jump = s->jump == CHOOK_ARCH_JUMP_FAR ? CHOOK_JUMP_ABS64 : CHOOK_JUMP_REL32;
+        return CHOOK_OK;
+    }
+    int st = chook__check_code_address(target, "target");
+    struct analysis *a = st == CHOOK_OK ? chook__alloc(sizeof *a) : NULL;
+    chook_arch_tramp *t = a ? chook__alloc(sizeof *t) : NULL;
+    if (st == CHOOK_OK && (!a || !t)) st = chook__fail(CHOOK_ENOMEM, "out of memory");
+    if (st == CHOOK_OK) st = analyze(target, chook_arch_jump_size(CHOOK_ARCH_JUMP_NEAR), a);
+    if (st == CHOOK_OK) st = check_branches(target, a);
+    if (st == CHOOK_OK) st = relocate_at(target, a, target, t);
+    if (st == CHOOK_OK) {
+        info->patch_address = (void *)(target + a->plan.skip);
+        info->skipped = a->plan.skip;
+        info->patch_size = a->plan.patch_len;
+        info->padding_used = a->plan.padding_len;
+        info->instructions = a->plan.n_insns;
+        info->trampoline_size = t->len;
+        info->jump = CHOOK_JUMP_REL32;
+    }
+    info->status = st;
+    if (t) chook__free(t, sizeof *t);
+    if (a) chook__free(a, sizeof *a);
+    return st;
+}
+
+struct chook_hook *chook__hook_new(struct site *s)
+{
+    struct chook_hook *h = s->free_hooks;
+    if (h) {
+        s->free_hooks = h->free_next;
+    } else {
+        h = chook__alloc(sizeof *h);
+        if (!h) return NULL;
+    }
+    uintptr_t stub = h->stub;
+    uintptr_t *stub_slot = h->stub_slot;
+    chook__memset(h, 0, sizeof *h);
+    h->stub = stub;
+    h->stub_slot = stub_slot;
+    h->magic = HOOK_MAGIC;
+    h->site = s;
+    h->state = HOOK_PENDING;
+    return h;
+}
+
+/* Gives h an indirect-jump stub of its own (kept for reuse with the record). */
+int chook__hook_give_stub(struct chook_hook *h)
+{
+    if (h->stub) return CHOOK_OK;
+    struct site *s = h->site;
+    uintptr_t stub = chook__code_alloc(s->code, 16);
+    uintptr_t *slot = stub ? chook__slot_alloc(stub) : NULL;
+    if (!slot) {
+        if (stub) chook__code_free(stub, 16);
+        return chook__fail(CHOOK_ENOMEM, "target 0x%lx: no memory for a hook stub",
+                           (unsigned long)s->target);
+    }
+    uint8_t buf[16];
+    chook_arch_fill_trap(buf, sizeof buf);
+    __atomic_store_n(slot, s->tramp, __ATOMIC_RELEASE);
+    if (!chook_arch_write_slot_jump(buf, stub, (uintptr_t)slot) ||
+        chook__code_write(stub, buf, sizeof buf) != CHOOK_OK) {
+        chook__slot_free(slot);
+        chook__code_free(stub, 16);
+        return chook__fail(CHOOK_EPATCH, "target 0x%lx: cannot write a hook stub",
+                           (unsigned long)s->target);
+    }
+    h->stub = stub;
+    h->stub_slot = slot;
+    return CHOOK_OK;
+}
+
+void chook__hook_recycle(struct chook_hook *h)
+{
+    struct site *s = h->site;
+    h->free_next = s->free_hooks;
+    s->free_hooks = h;
+}

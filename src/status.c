@@ -1,0 +1,76 @@
+/*
+ * Status names and the per-thread message of the last failure
+ * (chook_strerror / chook_last_error, after SQLite's errstr / errmsg).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const char *const status_names[] = {
+    [0]  = "CHOOK_OK: success",
+    [1]  = "CHOOK_EINVAL: invalid argument",
+    [2]  = "CHOOK_ENOMEM: out of memory",
+    [3]  = "CHOOK_EUNMAPPED: address not mapped",
+    [4]  = "CHOOK_ENOTEXEC: address not executable",
+    [5]  = "CHOOK_ETOOSHORT: function too short to patch",
+    [6]  = "CHOOK_EBRANCHIN: code branches into the bytes to patch",
+    [7]  = "CHOOK_EUNRELOC: instruction cannot be relocated",
+    [8]  = "CHOOK_EDECODE: bytes do not decode as instructions",
+    [9]  = "CHOOK_ENOTHOOKED: not hooked",
+    [10] = "CHOOK_EEXIST: already installed",
+    [11] = "CHOOK_ESELF: replacement is the target itself",
+    [12] = "CHOOK_ETXN: transaction misuse",
+    [13] = "CHOOK_EPATCH: writing code failed or code changed",
+    [14] = "CHOOK_ETHREADS: threads could not be stopped",
+    [15] = "CHOOK_ENOSYS: system facility missing",
+    [16] = "CHOOK_ENOMODULE: no such module",
+    [17] = "CHOOK_ENOSYM: no such symbol",
+    [18] = "CHOOK_EAMBIGUOUS: ambiguous symbol",
+    [19] = "CHOOK_EBUSY: not possible from here now",
+    [20] = "CHOOK_ENOTSUP: not supported",
+    [21] = "CHOOK_EINTERNAL: internal error",
+};
+
+const char *chook_strerror(int status)
+{
+    if (status > 0 || -status >= (int)CHOOK_ARRAY_LEN(status_names) ||
+        !status_names[-status])
+        return "unknown status";
+    return status_names[-status];
+}
+
+/* initial-exec keeps access free of __tls_get_addr (and its allocation). */
+static __thread char last_error[512] __attribute__((tls_model("initial-exec")));
+
+const char *chook_last_error(void)
+{
+    return last_error;
+}
+
+int chook__vfail(int status, const char *fmt, va_list ap)
+{
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    return status;
+}
+
+int chook__fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    chook__vfail(status, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+int chook__fail_context(int status, const char *fmt, ...)
+{
+    char prefix[256], old[sizeof last_error];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    snprintf(old, sizeof old, "%s", last_error);
+    snprintf(last_error, sizeof last_error, "%s%s", prefix, old);
+    return status;
+}
