@@ -95,6 +95,9 @@ typedef struct chook__region {
 /* Finds the mapping that holds addr. Returns CHOOK_OK or CHOOK_EUNMAPPED. */
 int chook__maps_find(uintptr_t addr, chook__region *out);
 
+/* As chook__maps_find, from a snapshot at most 50 ms old (re-read on a miss). */
+int chook__maps_find_cached(uintptr_t addr, chook__region *out);
+
 /* Calls fn for every mapping in address order; stops when fn returns non-zero and
  * returns that value. Returns a negative status when /proc/self/maps fails. */
 int chook__maps_each(int (*fn)(const chook__region *r, void *ctx), void *ctx);

@@ -114,3 +114,70 @@ int chook__maps_find(uintptr_t addr, chook__region *out)
     if (r == 1) return CHOOK_OK;
     return chook__fail(CHOOK_EUNMAPPED, "address 0x%lx is not mapped", (unsigned long)addr);
 }
+
+/*
+ * A snapshot of the mappings, for checks done once per hook: reading
+ * /proc/self/maps costs tens of microseconds, too much for a transaction of
+ * thousands of hooks. The snapshot is taken again when it is older than
+ * SNAPSHOT_NS or does not hold the address. A stale answer cannot crash anything:
+ * code is then read and written through /proc/self/mem, which fails cleanly on an
+ * unmapped address.
+ */
+#define SNAPSHOT_NS (50u * 1000u * 1000u)
+
+static struct {
+    chook__mutex lock;
+    chook__region *regions;
+    size_t count, cap;
+    uint64_t taken_ns;
+} snap;
+
+static int snap_add(const chook__region *r, void *ctx)
+{
+    (void)ctx;
+    if (snap.count == snap.cap) {
+        size_t cap = snap.cap ? snap.cap * 2 : 256;
+        chook__region *n = chook__alloc(cap * sizeof *n);
+        if (!n) return -1;
+        if (snap.count) chook__memcpy(n, snap.regions, snap.count * sizeof *n);
+        chook__free(snap.regions, snap.cap * sizeof *n);
+        snap.regions = n;
+        snap.cap = cap;
+    }
+    snap.regions[snap.count++] = *r;
+    return 0;
+}
+
+static int snap_lookup(uintptr_t addr, chook__region *out)
+{
+    size_t lo = 0, hi = snap.count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const chook__region *r = &snap.regions[mid];
+        if (addr < r->start) hi = mid;
+        else if (addr >= r->end) lo = mid + 1;
+        else {
+            *out = *r;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int chook__maps_find_cached(uintptr_t addr, chook__region *out)
+{
+    chook__mutex_lock(&snap.lock);
+    uint64_t now = chook__now_ns();
+    int found = snap.count && now - snap.taken_ns < SNAPSHOT_NS && snap_lookup(addr, out);
+    if (!found) {
+        snap.count = 0;
+        int r = chook__maps_each(snap_add, NULL);
+        snap.taken_ns = now;
+        if (r < 0) snap.count = 0;
+        found = snap_lookup(addr, out);
+    }
+    chook__mutex_unlock(&snap.lock);
+    if (!found)
+        return chook__fail(CHOOK_EUNMAPPED, "address 0x%lx is not mapped", (unsigned long)addr);
+    return CHOOK_OK;
+}

@@ -58,7 +58,7 @@ static int sites_add(struct site *s)
 int chook__check_code_address(uintptr_t addr, const char *what)
 {
     chook__region r;
-    if (chook__maps_find(addr, &r) != CHOOK_OK)
+    if (chook__maps_find_cached(addr, &r) != CHOOK_OK)
         return chook__fail(CHOOK_EUNMAPPED, "%s 0x%lx is not mapped", what, (unsigned long)addr);
     if (!(r.prot & PROT_EXEC))
         return chook__fail(CHOOK_ENOTEXEC, "%s 0x%lx is not executable (mapped %s%s%s)", what,

@@ -1,0 +1,34 @@
+/*
+ * The first thing to try: redirect puts() to a replacement that calls the
+ * original, then remove the hook.
+ *
+ *   make demo        (or: build/examples/hook_puts)
+ */
+#include <stdio.h>
+
+#include <chook.h>
+
+static int (*orig_puts)(const char *);
+
+static int my_puts(const char *s)
+{
+    orig_puts("[hooked]");
+    return orig_puts(s);
+}
+
+int main(void)
+{
+    int st = chook_install((void *)puts, (void *)my_puts, (void **)&orig_puts);
+    if (st != CHOOK_OK) {
+        fprintf(stderr, "chook_install: %s: %s\n", chook_strerror(st), chook_last_error());
+        return 1;
+    }
+    puts("hello");            /* prints [hooked] then hello */
+    st = chook_uninstall((void *)puts);
+    if (st != CHOOK_OK) {
+        fprintf(stderr, "chook_uninstall: %s\n", chook_last_error());
+        return 1;
+    }
+    puts("goodbye");          /* the original bytes are back: just goodbye */
+    return 0;
+}
