@@ -30,6 +30,7 @@ test-release:
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build -j $(JOBS)
 	@cd build && ctest --output-on-failure -j 1
+	@scripts/check-install.sh build
 
 test-asan:
 	@scripts/deps.sh all

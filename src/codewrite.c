@@ -41,20 +41,26 @@ static int mem_open(void)
     return fd;
 }
 
-int chook__code_write(uintptr_t addr, const void *bytes, size_t len)
+long chook__code_write_raw(uintptr_t addr, const void *bytes, size_t len)
 {
     int fd = mem_open();
-    if (fd < 0)
-        return chook__fail(CHOOK_EPATCH, "cannot open /proc/self/mem for writing (errno %d)", -fd);
+    if (fd < 0) return fd;
     size_t done = 0;
     while (done < len) {
         long n = chook__sys_pwrite(fd, (const char *)bytes + done, len - done, addr + done);
         if (n == -4 /* EINTR */) continue;
-        if (n <= 0)
-            return chook__fail(CHOOK_EPATCH, "writing %zu bytes at 0x%lx failed (errno %ld)",
-                               len, (unsigned long)addr, n < 0 ? -n : 0);
+        if (n <= 0) return n < 0 ? n : -5 /* EIO */;
         done += (size_t)n;
     }
+    return 0;
+}
+
+int chook__code_write(uintptr_t addr, const void *bytes, size_t len)
+{
+    long rc = chook__code_write_raw(addr, bytes, len);
+    if (rc < 0)
+        return chook__fail(CHOOK_EPATCH, "writing %zu bytes at 0x%lx through /proc/self/mem "
+                           "failed (errno %ld)", len, (unsigned long)addr, -rc);
     return CHOOK_OK;
 }
 

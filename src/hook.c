@@ -38,6 +38,26 @@ struct txn {
 };
 
 static __thread struct txn *open_txn __attribute__((tls_model("initial-exec")));
+/* Set while this thread holds the commit lock. A hook on a function chook itself
+ * uses (dladdr, libelf's malloc, ...) whose replacement calls back into chook
+ * would otherwise deadlock on the lock: such calls get CHOOK_EBUSY instead. */
+static __thread int in_commit __attribute__((tls_model("initial-exec")));
+
+static int lock_commit(void)
+{
+    if (in_commit)
+        return chook__fail(CHOOK_EBUSY, "chook was called from inside its own commit (a "
+                           "replacement of a function chook uses calls chook)");
+    chook__commit_lock();
+    in_commit = 1;
+    return CHOOK_OK;
+}
+
+static void unlock_commit(void)
+{
+    in_commit = 0;
+    chook__commit_unlock();
+}
 static uint64_t commit_counter;
 
 /* ---- queue ---------------------------------------------------------------- */
@@ -191,10 +211,10 @@ static int write_code(struct commit *c, size_t *written)
     for (*written = 0; *written < c->ncode; (*written)++) {
         struct site *s = c->code[*written];
         const uint8_t *bytes = s->patched ? s->original : s->patch;
-        int st = chook__code_write(s->patch_at, bytes, s->plan.patch_len);
-        if (st == CHOOK_OK && !chook__site_bytes_are(s, bytes))
-            st = CHOOK_EPATCH;
-        if (st != CHOOK_OK) return CHOOK_EPATCH;
+        /* No messages here: threads are parked and formatting may call libc. */
+        if (chook__code_write_raw(s->patch_at, bytes, s->plan.patch_len) != 0 ||
+            !chook__site_bytes_are(s, bytes))
+            return CHOOK_EPATCH;
     }
     return CHOOK_OK;
 }
@@ -203,7 +223,8 @@ static void undo_code(struct commit *c, size_t written)
 {
     for (size_t i = 0; i < written; i++) {
         struct site *s = c->code[i];
-        chook__code_write(s->patch_at, s->patched ? s->patch : s->original, s->plan.patch_len);
+        chook__code_write_raw(s->patch_at, s->patched ? s->patch : s->original,
+                              s->plan.patch_len);
     }
 }
 
@@ -366,10 +387,10 @@ int chook_transaction_abort(void)
 {
     struct txn *t = open_txn;
     if (!t) return chook__fail(CHOOK_ETXN, "no open transaction on this thread");
+    CHOOK_CHECK(lock_commit());
     open_txn = NULL;
-    chook__commit_lock();
     txn_discard_pending(t);
-    chook__commit_unlock();
+    unlock_commit();
     txn_free(t);
     return CHOOK_OK;
 }
@@ -378,16 +399,16 @@ int chook_transaction_commit(void)
 {
     struct txn *t = open_txn;
     if (!t) return chook__fail(CHOOK_ETXN, "no open transaction on this thread");
-    open_txn = NULL;
     int st;
-    chook__commit_lock();
+    CHOOK_CHECK(lock_commit());
+    open_txn = NULL;
     if (t->status != CHOOK_OK) {
         st = chook__fail(t->status, "%s", t->message);
     } else {
         st = commit_locked(t);
     }
     if (st != CHOOK_OK) txn_discard_pending(t);
-    chook__commit_unlock();
+    unlock_commit();
     txn_free(t);
     return st;
 }
@@ -399,17 +420,17 @@ static int run_queued(queue_fn fn, void *arg)
 {
     struct txn *t = open_txn;
     if (t) {
-        chook__commit_lock();
+        CHOOK_CHECK(lock_commit());
         int st = fn(t, arg);
-        chook__commit_unlock();
+        unlock_commit();
         return st == CHOOK_OK ? st : txn_record_failure(t, st);
     }
     struct txn local = { 0 };
-    chook__commit_lock();
+    CHOOK_CHECK(lock_commit());
     int st = fn(&local, arg);
     if (st == CHOOK_OK) st = commit_locked(&local);
     if (st != CHOOK_OK) txn_discard_pending(&local);
-    chook__commit_unlock();
+    unlock_commit();
     chook__free(local.ops, local.cap * sizeof *local.ops);
     return st;
 }
@@ -495,6 +516,8 @@ int chook_uninstall(void *target)
 int chook_hook_active(const chook_hook *hook)
 {
     if (!hook) return 0;
+    if (in_commit) /* the lock is ours already */
+        return hook->magic == HOOK_MAGIC && hook->state == HOOK_ACTIVE;
     chook__commit_lock();
     int active = hook->magic == HOOK_MAGIC && hook->state == HOOK_ACTIVE;
     chook__commit_unlock();
@@ -508,9 +531,11 @@ int chook_probe(const void *target, chook_probe_info *info)
     if (!target) {
         info->status = chook__fail(CHOOK_EINVAL, "target is NULL");
     } else {
-        chook__commit_lock();
-        chook__site_examine((uintptr_t)target, info);
-        chook__commit_unlock();
+        info->status = lock_commit();
+        if (info->status == CHOOK_OK) {
+            chook__site_examine((uintptr_t)target, info);
+            unlock_commit();
+        }
     }
     if (info->status != CHOOK_OK) {
         const char *m = chook_last_error();

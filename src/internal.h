@@ -108,6 +108,8 @@ int chook__maps_each(int (*fn)(const chook__region *r, void *ctx), void *ctx);
  * writable; returns CHOOK_OK or CHOOK_EPATCH (with a message). Safe to call while
  * threads are parked (no libc). */
 int chook__code_write(uintptr_t addr, const void *bytes, size_t len);
+/* The same without a message (0 or -errno): for use while threads are parked. */
+long chook__code_write_raw(uintptr_t addr, const void *bytes, size_t len);
 /* Reads code through /proc/self/mem: works for any mapped readable page and fails
  * cleanly (CHOOK_EUNMAPPED) for unmapped addresses instead of faulting. Returns the
  * number of bytes read (may be short at the end of a mapping) or a negative status. */

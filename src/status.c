@@ -65,12 +65,18 @@ int chook__fail(int status, const char *fmt, ...)
 
 int chook__fail_context(int status, const char *fmt, ...)
 {
-    char prefix[256], old[sizeof last_error];
+    char old[sizeof last_error];
+    size_t old_len = strlen(last_error);
+    memcpy(old, last_error, old_len + 1);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    int n = vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
-    snprintf(old, sizeof old, "%s", last_error);
-    snprintf(last_error, sizeof last_error, "%s%s", prefix, old);
+    if (n < 0) n = 0;
+    size_t used = (size_t)n < sizeof last_error ? (size_t)n : sizeof last_error - 1;
+    size_t room = sizeof last_error - 1 - used;
+    if (old_len > room) old_len = room;
+    memcpy(last_error + used, old, old_len);
+    last_error[used + old_len] = 0;
     return status;
 }

@@ -7,3 +7,12 @@ foreach(t test_core_api test_core_real)
     target_include_directories(${t} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/lib)
   endif()
 endforeach()
+
+# test_corpus runs the chook-corpus tool and links zlib.
+if(TARGET test_corpus)
+  find_package(ZLIB REQUIRED)
+  target_link_libraries(test_corpus PRIVATE ZLIB::ZLIB)
+  if(TARGET chook-corpus)
+    add_dependencies(test_corpus chook-corpus)
+  endif()
+endif()
