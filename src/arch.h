@@ -136,4 +136,65 @@ long chook_arch_syscall(long nr, long a1, long a2, long a3, long a4, long a5, lo
 /* Signal-return trampoline for rt_sigaction's sa_restorer. */
 void chook_arch_sigreturn(void);
 
+/* ============================================================================
+ * Interception
+ *
+ * The per-target dispatch of listeners (intercept.c) and closure replacements.
+ * A thunk near each intercepted target loads the target's context into a scratch
+ * register and jumps to the common dispatcher; the dispatcher saves the argument
+ * registers into a chook_arch_iregs at the bottom of its frame and calls into the
+ * core (chook__icpt_enter / chook__icpt_leave, see src/intercept.h).
+ * ========================================================================== */
+
+#define CHOOK_ARCH_ICPT_GP 6   /* integer argument registers (rdi rsi rdx rcx r8 r9) */
+#define CHOOK_ARCH_ICPT_FP 8   /* floating argument registers (xmm0-7) */
+#define CHOOK_ARCH_ICPT_THUNK_MAX 80  /* bytes of the largest thunk below (closure: 69) */
+#define CHOOK_ARCH_CLOSURE_RING 64    /* entries of the per-thread closure ring */
+
+/* The registers the dispatcher saves, in this order (intercept_frame.h has the
+ * offsets for the assembly). */
+typedef struct chook_arch_iregs {
+    uint64_t gp[CHOOK_ARCH_ICPT_GP];  /* integer argument registers, ABI order */
+    uint64_t extra;                   /* x86-64: rax (al: vector registers used by
+                                         a variadic call) */
+    uint64_t ctx;                     /* the context the thunk passed */
+    _Alignas(16) uint64_t fp[CHOOK_ARCH_ICPT_FP][2]; /* whole vector registers */
+} chook_arch_iregs;
+
+/* The common dispatcher (intercept.S); entered only by a jump from a listener
+ * thunk, never called. */
+void chook_arch_icpt_dispatch(void);
+
+/* Writes at buf the listener thunk that runs at pc: it passes ctx to the
+ * dispatcher and jumps there. Returns its length (<= CHOOK_ARCH_ICPT_THUNK_MAX). */
+size_t chook_arch_write_icpt_thunk(uint8_t *buf, uintptr_t pc, uintptr_t ctx,
+                                   uintptr_t dispatcher);
+
+/* Writes at buf the closure thunk that runs at pc: it pushes `closure` on the
+ * calling thread's closure ring (the thread-local byte counter at thread-pointer
+ * offset idx_off, the ring of CHOOK_ARCH_CLOSURE_RING pointers at ring_off) with
+ * one interrupt-atomic increment, then jumps to dest. It changes no argument
+ * register and no flag the ABI passes. Returns its length. */
+size_t chook_arch_write_closure_thunk(uint8_t *buf, uintptr_t pc, uintptr_t closure,
+                                      intptr_t idx_off, intptr_t ring_off, uintptr_t dest);
+
+/* The offset of a thread-local variable from the thread pointer (the same in
+ * every thread for the static TLS block). */
+intptr_t chook_arch_tls_offset(const void *tls_var);
+
+/* Places the arguments of a parsed signature (classes already in sig->arg[i].cls,
+ * sizes in .size) by the ABI: sets .loc and .index of each, and stack_bytes.
+ * Returns CHOOK_OK or CHOOK_ENOTSUP with a message in err. */
+struct chook__sig;
+int chook_arch_sig_place(struct chook__sig *sig, char *err, size_t errlen);
+
 #endif /* CHOOK_ARCH_H */
+
+/* ---- Breakpoints (breakpoint-first patching) ----------------------------------- */
+
+/* Writes a one-byte trapping instruction at buf (x86-64: int3); returns its length. */
+size_t chook_arch_write_breakpoint(uint8_t *buf);
+
+/* For a SIGTRAP (siginfo_t *, ucontext_t *): when it was raised by a breakpoint
+ * instruction, sets *at to that instruction's address and returns 1. */
+int chook_arch_breakpoint_address(const void *siginfo, const void *ucontext, uintptr_t *at);

@@ -21,6 +21,8 @@
  */
 #include "hook.h"
 #include "stop.h"
+#include "stop_unparked.h"
+#include "trap.h"
 
 enum op_kind { OP_INSTALL = 1, OP_REMOVE, OP_UNINSTALL };
 
@@ -219,6 +221,77 @@ static int write_code(struct commit *c, size_t *written)
     return CHOOK_OK;
 }
 
+/* Unparked threads (stop_unparked.h): one of them sleeping inside bytes to be
+ * overwritten cannot be moved, so the commit cannot go on. */
+static int check_unparked(chook__world *w, struct commit *c, pid_t *tid)
+{
+    for (size_t t = 0; t < chook__world_unparked(w); t++) {
+        uintptr_t pc = chook__world_unparked_pc(w, t);
+        for (size_t k = 0; k < c->ncode; k++) {
+            struct site *s = c->code[k];
+            if (pc > s->patch_at && pc < s->patch_at + s->plan.patch_len) {
+                *tid = chook__world_unparked_tid(w, t);
+                return CHOOK_ETHREADS;
+            }
+        }
+    }
+    return CHOOK_OK;
+}
+
+/* The breakpoint-first protocol of trap.h, steps 1 to 4, for when some threads
+ * are not parked. No libc: threads are parked. */
+static int write_code_breakpoint_first(chook__world *w, struct commit *c)
+{
+    uint8_t bp[8];
+    size_t bl = chook_arch_write_breakpoint(bp);
+    for (size_t k = 0; k < c->ncode; k++) chook__trap_set(c->code[k]->patch_at, c->code[k]->entry);
+    for (size_t k = 0; k < c->ncode; k++)
+        if (chook__code_write_raw(c->code[k]->patch_at, bp, bl) != 0) goto undo_first;
+    chook__sync_cores();
+    if (!chook__world_unparked_quiet(w)) {
+        /* A thread woke up: it may have been inside a range before the
+         * breakpoints. Put the first bytes back; nothing else was written. */
+        for (size_t k = 0; k < c->ncode; k++) {
+            struct site *s = c->code[k];
+            chook__code_write_raw(s->patch_at, s->patched ? s->patch : s->original, bl);
+        }
+        chook__sync_cores();
+        return CHOOK_ETHREADS;
+    }
+    for (size_t k = 0; k < c->ncode; k++) {
+        struct site *s = c->code[k];
+        const uint8_t *bytes = s->patched ? s->original : s->patch;
+        if (chook__code_write_raw(s->patch_at + bl, bytes + bl, s->plan.patch_len - bl) != 0)
+            goto undo_first;
+    }
+    chook__sync_cores();
+    for (size_t k = 0; k < c->ncode; k++) {
+        struct site *s = c->code[k];
+        const uint8_t *bytes = s->patched ? s->original : s->patch;
+        if (chook__code_write_raw(s->patch_at, bytes, bl) != 0 || !chook__site_bytes_are(s, bytes))
+            goto undo_first;
+    }
+    chook__sync_cores();
+    return CHOOK_OK;
+undo_first:
+    /* /proc/self/mem refused a write (cannot happen to a mapped page short of the
+     * kernel running out of memory): put every site back, breakpoint first. */
+    for (size_t k = 0; k < c->ncode; k++) chook__code_write_raw(c->code[k]->patch_at, bp, bl);
+    chook__sync_cores();
+    for (size_t k = 0; k < c->ncode; k++) {
+        struct site *s = c->code[k];
+        const uint8_t *old = s->patched ? s->patch : s->original;
+        chook__code_write_raw(s->patch_at + bl, old + bl, s->plan.patch_len - bl);
+    }
+    chook__sync_cores();
+    for (size_t k = 0; k < c->ncode; k++) {
+        struct site *s = c->code[k];
+        chook__code_write_raw(s->patch_at, s->patched ? s->patch : s->original, bl);
+    }
+    chook__sync_cores();
+    return CHOOK_EPATCH;
+}
+
 static void undo_code(struct commit *c, size_t written)
 {
     for (size_t i = 0; i < written; i++) {
@@ -310,19 +383,32 @@ static int commit_locked(struct txn *t)
                                  __ATOMIC_RELEASE);
         }
         chook__world *w = NULL;
-        st = chook__world_stop(&w);
+        /* Room for breakpoint entries is made before anything is parked. */
+        st = chook__trap_prepare(c.ncode);
+        if (st == CHOOK_OK) st = chook__world_stop(&w);
         if (st == CHOOK_OK) {
-            fixup_threads(w, &c);
+            pid_t tid = 0;
             size_t written = 0;
-            st = write_code(&c, &written);
-            if (st != CHOOK_OK) {
-                undo_code(&c, written);
-                st = chook__fail(CHOOK_EPATCH, "target 0x%lx: writing the patch failed; "
-                                 "nothing changed", (unsigned long)c.code[written]->target);
-            } else {
-                update_slots(&c);
+            fixup_threads(w, &c);
+            if (!chook__world_unparked(w)) {
+                st = write_code(&c, &written);
+                if (st != CHOOK_OK) undo_code(&c, written);
+            } else if ((st = check_unparked(w, &c, &tid)) == CHOOK_OK) {
+                st = write_code_breakpoint_first(w, &c);
             }
+            if (st == CHOOK_OK) update_slots(&c);
             chook__world_resume(w);
+            /* Threads run again: messages may be formatted now. */
+            if (st == CHOOK_ETHREADS && tid)
+                st = chook__fail(st, "thread %d blocks chook's signal and sleeps inside the "
+                                 "bytes to patch; nothing changed", (int)tid);
+            else if (st == CHOOK_ETHREADS)
+                st = chook__fail(st, "a thread that blocks chook's signal woke up during the "
+                                 "commit; nothing changed, try again");
+            else if (st != CHOOK_OK)
+                st = chook__fail(CHOOK_EPATCH, "target 0x%lx: writing the patch failed; "
+                                 "nothing changed", (unsigned long)c.code[written < c.ncode ?
+                                                                          written : 0]->target);
         }
     } else if (st == CHOOK_OK) {
         update_slots(&c);
