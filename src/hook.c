@@ -180,6 +180,29 @@ static uintptr_t chain_below(const struct site *s, size_t i)
     return i + 1 < s->next_count ? (uintptr_t)s->next_chain[i + 1]->replacement : s->tramp;
 }
 
+/* The bytes a site holds now, and those the commit wants there. */
+static const uint8_t *old_bytes(const struct site *s)
+{
+    return s->patched ? s->patch : s->original;
+}
+
+static const uint8_t *new_bytes(const struct site *s)
+{
+    return s->next_count ? s->next_patch : s->original;
+}
+
+/* The patch for the new chain: straight to the newest replacement when a near
+ * jump reaches it, else to the entry stub. */
+static void plan_patch(struct site *s)
+{
+    uintptr_t head = (uintptr_t)s->next_chain[0]->replacement;
+    size_t jl = 0;
+    if (s->jump == CHOOK_ARCH_JUMP_NEAR)
+        jl = chook_arch_write_jump(s->next_patch, s->patch_at, head, CHOOK_ARCH_JUMP_NEAR);
+    if (!jl) jl = chook_arch_write_jump(s->next_patch, s->patch_at, s->entry, s->jump);
+    chook_arch_fill_trap(s->next_patch + jl, s->plan.patch_len - jl);
+}
+
 struct commit {
     struct site **sites;   /* touched sites, each once */
     size_t nsites;
@@ -212,7 +235,7 @@ static int write_code(struct commit *c, size_t *written)
 {
     for (*written = 0; *written < c->ncode; (*written)++) {
         struct site *s = c->code[*written];
-        const uint8_t *bytes = s->patched ? s->original : s->patch;
+        const uint8_t *bytes = new_bytes(s);
         /* No messages here: threads are parked and formatting may call libc. */
         if (chook__code_write_raw(s->patch_at, bytes, s->plan.patch_len) != 0 ||
             !chook__site_bytes_are(s, bytes))
@@ -253,21 +276,21 @@ static int write_code_breakpoint_first(chook__world *w, struct commit *c)
          * breakpoints. Put the first bytes back; nothing else was written. */
         for (size_t k = 0; k < c->ncode; k++) {
             struct site *s = c->code[k];
-            chook__code_write_raw(s->patch_at, s->patched ? s->patch : s->original, bl);
+            chook__code_write_raw(s->patch_at, old_bytes(s), bl);
         }
         chook__sync_cores();
         return CHOOK_ETHREADS;
     }
     for (size_t k = 0; k < c->ncode; k++) {
         struct site *s = c->code[k];
-        const uint8_t *bytes = s->patched ? s->original : s->patch;
+        const uint8_t *bytes = new_bytes(s);
         if (chook__code_write_raw(s->patch_at + bl, bytes + bl, s->plan.patch_len - bl) != 0)
             goto undo_first;
     }
     chook__sync_cores();
     for (size_t k = 0; k < c->ncode; k++) {
         struct site *s = c->code[k];
-        const uint8_t *bytes = s->patched ? s->original : s->patch;
+        const uint8_t *bytes = new_bytes(s);
         if (chook__code_write_raw(s->patch_at, bytes, bl) != 0 || !chook__site_bytes_are(s, bytes))
             goto undo_first;
     }
@@ -280,13 +303,13 @@ undo_first:
     chook__sync_cores();
     for (size_t k = 0; k < c->ncode; k++) {
         struct site *s = c->code[k];
-        const uint8_t *old = s->patched ? s->patch : s->original;
+        const uint8_t *old = old_bytes(s);
         chook__code_write_raw(s->patch_at + bl, old + bl, s->plan.patch_len - bl);
     }
     chook__sync_cores();
     for (size_t k = 0; k < c->ncode; k++) {
         struct site *s = c->code[k];
-        chook__code_write_raw(s->patch_at, s->patched ? s->patch : s->original, bl);
+        chook__code_write_raw(s->patch_at, old_bytes(s), bl);
     }
     chook__sync_cores();
     return CHOOK_EPATCH;
@@ -296,8 +319,7 @@ static void undo_code(struct commit *c, size_t written)
 {
     for (size_t i = 0; i < written; i++) {
         struct site *s = c->code[i];
-        chook__code_write_raw(s->patch_at, s->patched ? s->patch : s->original,
-                              s->plan.patch_len);
+        chook__code_write_raw(s->patch_at, old_bytes(s), s->plan.patch_len);
     }
 }
 
@@ -337,12 +359,15 @@ static int commit_locked(struct txn *t)
     }
     for (size_t k = 0; st == CHOOK_OK && k < c.nsites; k++) {
         struct site *s = c.sites[k];
-        if (!s->patched != !s->next_count) c.code[c.ncode++] = s;
+        if (s->next_count) plan_patch(s);
+        if (!s->patched != !s->next_count ||
+            (s->next_count && chook__memcmp(s->patch, s->next_patch, s->plan.patch_len)))
+            c.code[c.ncode++] = s;
     }
     /* 2. The bytes are still what we expect. */
     for (size_t k = 0; st == CHOOK_OK && k < c.ncode; k++) {
         struct site *s = c.code[k];
-        if (!chook__site_bytes_are(s, s->patched ? s->patch : s->original))
+        if (!chook__site_bytes_are(s, old_bytes(s)))
             st = chook__fail(CHOOK_EPATCH, "target 0x%lx: its code was changed by someone "
                              "else since chook %s it; nothing written",
                              (unsigned long)s->target, s->patched ? "patched" : "read");
@@ -442,6 +467,7 @@ static int commit_locked(struct txn *t)
                 s->hooks = h;
             }
             s->patched = s->next_count != 0;
+            if (s->patched) chook__memcpy(s->patch, s->next_patch, s->plan.patch_len);
         }
         /* Installed and removed within this transaction: never took effect. */
         for (size_t i = 0; i < t->count; i++) {
@@ -586,8 +612,8 @@ static int queue_uninstall(struct txn *t, void *arg)
     uintptr_t target = (uintptr_t)arg;
     struct site *s = chook__site_find(target);
     int pending = 0;
-    for (size_t i = 0; s && i < t->count; i++)
-        pending |= t->ops[i].site == s && t->ops[i].kind == OP_INSTALL;
+    for (size_t i = 0; s && !s->hooks && !pending && i < t->count; i++)
+        pending = t->ops[i].site == s && t->ops[i].kind == OP_INSTALL;
     if (!s || (!s->hooks && !pending))
         return chook__fail(CHOOK_ENOTHOOKED, "target %p is not hooked", (void *)target);
     return txn_push(t, (struct op){ OP_UNINSTALL, s, NULL });

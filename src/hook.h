@@ -9,6 +9,10 @@
  * back. Sites are never freed: a thread may run a trampoline at any time, and
  * reinstalling on the same target reuses it.
  *
+ * When the newest replacement is within reach of a near jump from the target,
+ * the patch jumps straight to it (one jump less on every hooked call); changing
+ * the newest hook then rewrites the patch. Otherwise it jumps to the entry stub.
+ *
  * The hooks of a site form a chain, newest first. Each hook's `original` leads to
  * the next older replacement, the oldest's to the trampoline. A hook that was the
  * oldest when installed uses the trampoline directly; the others call through a
@@ -46,7 +50,8 @@ struct site {
     chook_arch_plan plan;
     enum chook_arch_jump jump;
     uint8_t original[CHOOK_ARCH_MAX_PATCH]; /* bytes at patch_at, plan.patch_len */
-    uint8_t patch[CHOOK_ARCH_MAX_PATCH];    /* the bytes written there */
+    uint8_t patch[CHOOK_ARCH_MAX_PATCH];    /* the bytes written there (when patched) */
+    uint8_t next_patch[CHOOK_ARCH_MAX_PATCH]; /* what a commit will write there */
     uint8_t prologue[CHOOK_ARCH_MAX_PATCH + 8]; /* target..patch_at+patch_len, as relocated */
     size_t prologue_len;
     uintptr_t code;       /* code block: entry stub then trampoline */
