@@ -274,9 +274,907 @@ typedef struct chook_config {
  */
 CHOOK_API int chook_configure(const chook_config *config);
 
-/* @@INTERCEPT@@ interception API (issue 4) goes here */
+/* ============================================================================
+ * Interception: callbacks before and after a call, closure replacements
+ * ========================================================================== */
 
-/* @@SYMBOLS@@ by-name API (issue 5) goes here */
+/*
+ * Listeners. chook_attach() puts a pair of callbacks on any function chook can
+ * hook: on_enter runs before the function with read/write access to its
+ * arguments (and may skip it, choosing the return value), on_leave runs after it
+ * with read/write access to the return value.
+ *
+ *     static int on_enter(chook_call *call, void *data) {
+ *         const char *path = (const char *)*chook_arg(call, 0);
+ *         if (is_forbidden(path)) { errno = EACCES; return chook_skip(call, (uintptr_t)-1); }
+ *         *chook_call_data(call) = now_ns();          // per-call state
+ *         return CHOOK_CONTINUE;
+ *     }
+ *     static void on_leave(chook_call *call, void *data) {
+ *         record_latency(now_ns() - *chook_call_data(call));
+ *     }
+ *     chook_listener *l;
+ *     chook_attach((void *)open, on_enter, on_leave, NULL, &l);
+ *     ...
+ *     chook_detach(l);
+ *     chook_detach_wait(1000);   // then on_enter/on_leave/data may go away
+ *
+ * Arguments (System V x86-64). chook_arg(call, n) is the n-th argument of the
+ * integer class (integers, pointers, enums; counted alone), chook_arg_fp(call, n)
+ * the n-th of the floating class (float, double; counted alone). Past the
+ * registers (6 integer, 8 floating) arguments are on the stack; without a
+ * signature chook assumes only one class spills there. A signature given to
+ * chook_attach_ex() ("p,i,d,m24->i") places every argument exactly, by position
+ * (chook_arg_at()). Return values: chook_retval()/chook_retval2() (rax, rdx),
+ * chook_retval_fp()/chook_retval_fp2() (xmm0, xmm1). A float is the low 4 bytes
+ * of its double slot: *(float *)chook_arg_fp(call, 0).
+ *
+ * Order: enter callbacks run in attach order, leave callbacks in the reverse
+ * order. A listener's on_leave runs for exactly the calls whose on_enter step it
+ * passed (its on_enter ran or it has none), even if it is detached meanwhile.
+ * When an on_enter skips the call, the later on_enter callbacks do not run, the
+ * original does not run, and the on_leave callbacks of the listeners already
+ * entered do run.
+ *
+ * Re-entrancy: while a callback runs on a thread, calls it makes to intercepted
+ * functions on that thread run without listeners (malloc inside a malloc
+ * listener simply calls malloc). chook_ignore_thread() makes a whole thread
+ * bypass listeners.
+ *
+ * Signals: the dispatch takes no lock and allocates nothing after a thread's
+ * first intercepted call, so a signal handler may call intercepted functions
+ * (including while its thread is inside another intercepted call). If the signal
+ * interrupts a callback, the handler's calls bypass listeners (re-entrancy rule).
+ *
+ * Stack and unwinding: the dispatcher keeps its own frame on the stack and calls
+ * the original from it, so the caller's return address is never rewritten;
+ * backtrace(), C++ exceptions and longjmp pass through it (its frame has unwind
+ * information). When a listener has an on_leave, the original is called from the
+ * dispatcher's frame with a copy of the caller's stack arguments: 64 bytes by
+ * default (8 stack slots), exactly what a signature describes, or
+ * chook_attach_opts.stack_bytes. Without on_leave the original is entered by a
+ * jump with the caller's own stack. A longjmp or exception out of the original
+ * skips the on_leave callbacks of that call.
+ *
+ * Limits: functions that inspect their own return address or stack frame
+ * (setjmp, vfork, getcontext) must not be intercepted with an on_leave; vector
+ * arguments wider than 16 bytes (__m256) and long double results are passed
+ * through only while callbacks do not touch the same registers.
+ */
+
+/** The context of one intercepted call, given to callbacks (opaque). */
+typedef struct chook_call chook_call;
+
+/** One attached listener (opaque). */
+typedef struct chook_listener chook_listener;
+
+/** What an on_enter callback returns. */
+enum chook_enter_result {
+    CHOOK_CONTINUE = 0, /**< Run the next callbacks and the original. */
+    CHOOK_SKIP = 1,     /**< Do not run the original; the return value is as set. */
+};
+
+/**
+ * Runs before the intercepted function.
+ *
+ * @param call  The call: arguments, per-call data, return value (for skipping).
+ *              Valid only during the callback.
+ * @param data  The `data` given to chook_attach().
+ * @return CHOOK_CONTINUE, or CHOOK_SKIP (usually through chook_skip()).
+ */
+typedef int (*chook_enter_fn)(chook_call *call, void *data);
+
+/**
+ * Runs after the intercepted function returned (or was skipped).
+ *
+ * @param call  The call: return value (read/write), arguments as they were at
+ *              entry (registers as saved then), per-call data.
+ * @param data  The `data` given to chook_attach().
+ */
+typedef void (*chook_leave_fn)(chook_call *call, void *data);
+
+/** Options of chook_attach_ex(); zero-initialise, then set what you need. */
+typedef struct chook_attach_opts {
+    /** Positional signature, or NULL. Letters, comma-separated: i (integer up to
+     *  8 bytes), p (pointer), d (double), f (float), m<N> (aggregate of N bytes
+     *  passed in memory, i.e. a by-value struct larger than 16 bytes), and a last
+     *  "..." for variadic functions; then "->" and the return: i, p, d, f or v.
+     *  Example: "p,i,d->i". Gives exact stack places to chook_arg*() and
+     *  chook_arg_at(), and the exact size of the stack arguments. */
+    const char *signature;
+    /** Bytes of the caller's stack arguments passed to the original when this
+     *  listener has an on_leave; 0 means: from the signature (plus 64 for "..."),
+     *  else 64. Rounded up to 16, at most 4096. */
+    size_t stack_bytes;
+} chook_attach_opts;
+
+/**
+ * Attaches a listener to `target`.
+ *
+ * @param target    Function to intercept (same rules as chook_install()).
+ * @param on_enter  Called before each call (may be NULL).
+ * @param on_leave  Called after each call (may be NULL; not both NULL).
+ * @param data      Passed to both callbacks; owned by the caller, who must keep
+ *                  it alive until chook_detach_wait() after chook_detach().
+ * @param listener  Receives the listener handle (must not be NULL). Owned by
+ *                  chook; valid until chook_detach().
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL target or listener, both callbacks NULL),
+ *         CHOOK_ENOMEM, or any status of chook_install() for the first listener
+ *         of a target (the target gets one hook of the core's chain for all its
+ *         listeners). On failure nothing is attached.
+ *
+ * The listener takes effect for calls that start after this returns; calls
+ * already in flight do not see it. Listeners and replacements (chook_install)
+ * coexist on one target: the listeners' hook is one link of the chain.
+ *
+ * Thread safety: any thread, including from inside a callback (the running call
+ * keeps the listener set it started with). Not from a signal handler.
+ */
+CHOOK_API int chook_attach(void *target, chook_enter_fn on_enter, chook_leave_fn on_leave,
+                           void *data, chook_listener **listener);
+
+/**
+ * chook_attach() with options.
+ *
+ * @param opts  May be NULL (same as chook_attach()).
+ * @return As chook_attach(); CHOOK_EINVAL or CHOOK_ENOTSUP for a bad signature
+ *         (the message names the position) or stack_bytes over 4096.
+ */
+CHOOK_API int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_leave,
+                              void *data, const chook_attach_opts *opts,
+                              chook_listener **listener);
+
+/**
+ * Detaches a listener.
+ *
+ * @param listener  From chook_attach(); invalid after this returns CHOOK_OK.
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL); CHOOK_ENOTHOOKED (already detached);
+ *         when it was the last listener of its target, any status of
+ *         chook_remove() (the listener is detached anyway).
+ *
+ * Guarantee: once this returns, no on_enter of this listener starts on any
+ * thread. on_leave callbacks still run for calls whose on_enter step had already
+ * passed (each entered call is completed); chook_detach_wait() waits for them.
+ * When the last listener of a target goes, its hook is removed from the core's
+ * chain (the target's bytes are restored when nothing else hooks it).
+ *
+ * Thread safety: any thread, including from inside a callback (also the
+ * listener's own). Not from a signal handler.
+ */
+CHOOK_API int chook_detach(chook_listener *listener);
+
+/**
+ * Waits until no callback of any listener detached before this call is running
+ * or still pending (an on_leave of a call in flight), then frees chook's
+ * records of them. After CHOOK_OK the callbacks' code and data may go away.
+ *
+ * @param timeout_ms  How long to wait at most; 0 only checks.
+ * @return CHOOK_OK; CHOOK_EBUSY when a callback is still running or pending after
+ *         the timeout (the message names a thread), or when called from inside a
+ *         callback whose own call is one of those waited for.
+ *
+ * Thread safety: any thread, not from a signal handler. A call blocked inside an
+ * intercepted function (e.g. read()) keeps its on_leave pending until it returns.
+ */
+CHOOK_API int chook_detach_wait(unsigned timeout_ms);
+
+/**
+ * Makes intercepted calls on the calling thread bypass every listener and typed
+ * listener (the functions run unobserved), or restores normal interception.
+ *
+ * @param ignore  1 to ignore the calling thread, 0 to stop ignoring it.
+ * @return CHOOK_OK.
+ *
+ * Thread safety: affects only the calling thread; async-signal-safe.
+ */
+CHOOK_API int chook_ignore_thread(int ignore);
+
+/* ---- accessors for callbacks (valid only during the callback) ------------- */
+
+/**
+ * The n-th integer-class argument (pointer to its slot; write to change it for
+ * the original). With a signature, n still counts integer-class arguments only.
+ * @return Never NULL for an intercepted function without a signature (n past the
+ *         registers reads the caller's stack); NULL when n is beyond the
+ *         signature's or the point's arguments.
+ */
+CHOOK_API uintptr_t *chook_arg(chook_call *call, unsigned n);
+
+/** The n-th floating-class argument (a float is the low 4 bytes); as chook_arg(). */
+CHOOK_API double *chook_arg_fp(chook_call *call, unsigned n);
+
+/**
+ * The argument at position `pos` of the listener's signature: a pointer to its
+ * storage (a uintptr_t slot for i/p, a double slot for d/f, the aggregate itself
+ * for mN). NULL without a signature or past its last fixed argument.
+ */
+CHOOK_API void *chook_arg_at(chook_call *call, unsigned pos);
+
+/** The integer return value (x86-64: rax): read in on_leave, set to change it. */
+CHOOK_API uintptr_t *chook_retval(chook_call *call);
+/** The second integer return register (x86-64: rdx; __int128, 16-byte structs). */
+CHOOK_API uintptr_t *chook_retval2(chook_call *call);
+/** The floating return value (x86-64: xmm0; a float is the low 4 bytes). */
+CHOOK_API double *chook_retval_fp(chook_call *call);
+/** The second floating return register (x86-64: xmm1). */
+CHOOK_API double *chook_retval_fp2(chook_call *call);
+
+/**
+ * This listener's private 8 bytes for this call: zero when on_enter starts, kept
+ * until its on_leave returns. Each listener has its own.
+ */
+CHOOK_API uint64_t *chook_call_data(chook_call *call);
+
+/**
+ * For on_enter: sets the integer return value to `retval`, zeroes the other
+ * return registers, and returns CHOOK_SKIP, so `return chook_skip(call, -1);`
+ * skips the original. For a floating result, call chook_skip() first, then set
+ * *chook_retval_fp(call) and return CHOOK_SKIP. (Before the original returns or
+ * chook_skip() runs, the return registers hold unspecified values.)
+ */
+CHOOK_API int chook_skip(chook_call *call, uintptr_t retval);
+
+/** 1 when an on_enter skipped this call's original, else 0. */
+CHOOK_API int chook_call_skipped(const chook_call *call);
+
+/** The intercepted function (the target given to chook_attach()). */
+CHOOK_API void *chook_call_target(const chook_call *call);
+
+/** Where this call returns in its caller (NULL when unknown). */
+CHOOK_API void *chook_call_return_address(const chook_call *call);
+
+/* ---- closure replacements ------------------------------------------------- */
+
+/** What a closure replacement learns about the hook it runs for. */
+typedef struct chook_closure {
+    void *target;    /**< The hooked function. */
+    void *original;  /**< Call this to run the original (or the next hook). */
+    void *data;      /**< The data given to chook_replace(). */
+    chook_hook *hook; /**< Its hook in the core's chain. */
+} chook_closure;
+
+/**
+ * Installs `replacement` on `target` through a tiny per-hook thunk that records
+ * which hook runs, so one replacement function can serve many targets, each with
+ * its own data; the replacement calls chook_current() to find out.
+ *
+ *     static int my_open(const char *p, int f) {
+ *         const chook_closure *c = chook_current();   // first thing
+ *         count(c->data);
+ *         return ((int (*)(const char *, int))c->original)(p, f);
+ *     }
+ *     chook_replace((void *)open, (void *)my_open, &open_stats, &c);
+ *
+ * @param target       As chook_install().
+ * @param replacement  Same signature as the target; must call chook_current()
+ *                     exactly once per call, before calling anything else.
+ * @param data         Stored in the closure.
+ * @param closure      Receives the closure (must not be NULL); owned by chook,
+ *                     valid for the life of the process.
+ * @return As chook_install_ex(); CHOOK_EINVAL for a NULL closure.
+ *
+ * Thread safety: as chook_install(). Remove with chook_remove(closure->hook).
+ */
+CHOOK_API int chook_replace(void *target, void *replacement, void *data,
+                            const chook_closure **closure);
+
+/**
+ * The closure of the innermost closure replacement entered on this thread that
+ * has not asked yet. Call it once, first thing in the replacement: nested and
+ * recursive hooks, and signal handlers running hooks in between, each get their
+ * own. A few instructions; no lock.
+ *
+ * @return The closure; NULL when no closure replacement is waiting for it.
+ *
+ * Thread safety: calling thread; async-signal-safe.
+ */
+CHOOK_API const chook_closure *chook_current(void);
+
+/* ---- typed listeners ------------------------------------------------------ */
+
+/* A generic function pointer, for the typed listener machinery. */
+typedef void (*chook_fn)(void);
+
+/** A typed listener (see CHOOK_TYPED). */
+typedef struct chook_typed {
+    chook_closure closure;  /**< Its closure replacement; closure.data is the user data. */
+    chook_fn prolog;        /**< Cast to the generated prolog type, or NULL. */
+    chook_fn epilog;        /**< Cast to the generated epilog type, or NULL. */
+} chook_typed;
+
+/* Per-thread state read inline by the CHOOK_TYPED replacements (internal: use
+ * the functions above). ring holds the closures entered but not yet asked for
+ * (see chook_current()); busy counts callbacks running on the thread. */
+#define CHOOK__CLOSURE_RING 64
+typedef struct chook__thread_state {
+    uint64_t ring_pos;   /* bytes pushed on ring */
+    uint32_t busy;       /* callbacks running on this thread */
+    uint32_t ignore;     /* chook_ignore_thread() */
+    const chook_closure *ring[CHOOK__CLOSURE_RING];
+} chook__thread_state;
+CHOOK_API extern __thread chook__thread_state chook__tls __attribute__((tls_model("initial-exec")));
+
+/* chook_current(), inline. */
+static inline const chook_closure *chook__closure_pop(chook__thread_state *t)
+{
+    uint64_t pos = t->ring_pos - sizeof(void *);
+    const chook_closure *c = t->ring[(pos / sizeof(void *)) % CHOOK__CLOSURE_RING];
+    __asm__ volatile("" ::: "memory"); /* read the entry before giving up its place */
+    t->ring_pos = pos;
+    return c;
+}
+
+/**
+ * Installs a typed listener: `replacement` is the NAME_replacement function
+ * generated by CHOOK_TYPED(NAME, ...). Use NAME_attach() instead.
+ *
+ * @param target, prolog, epilog, data  As the generated NAME_attach().
+ * @param out  Receives the handle (must not be NULL); owned by chook, valid for
+ *             the life of the process.
+ * @return As chook_replace(); CHOOK_EINVAL when both callbacks are NULL.
+ */
+CHOOK_API int chook_typed_attach(void *target, void *replacement, chook_fn prolog,
+                                 chook_fn epilog, void *data, chook_typed **out);
+
+/**
+ * Detaches a typed listener: calls starting after this returns do not run its
+ * callbacks. Callbacks already running finish on their own.
+ * @return As chook_remove().
+ */
+CHOOK_API int chook_typed_detach(chook_typed *typed);
+
+/*
+ * CHOOK_TYPED(NAME, R, A0, A1, ...) — a typed listener for functions
+ * `R f(A0, A1, ...)` (1 to 10 arguments; R not void; see CHOOK_TYPED_VOID).
+ * It defines, at file scope:
+ *
+ *   typedef int  (*NAME_prolog)(A0 *a0, A1 *a1, ..., R *ret, uint64_t *call_data, void *data);
+ *   typedef void (*NAME_epilog)(R *ret, uint64_t *call_data, void *data);
+ *   R NAME_replacement(A0, A1, ...);   (static)
+ *   int NAME_attach(void *target, NAME_prolog, NAME_epilog, void *data, chook_typed **out);
+ *
+ * The prolog gets a typed pointer to each argument (write to change what the
+ * original receives) and to the return value (set it and return CHOOK_SKIP to
+ * skip the original); the epilog gets a typed pointer to the return value.
+ * call_data is 8 bytes shared by the pair for one call, zero at the start. No
+ * argument is boxed: the replacement has the target's own signature.
+ * Re-entrancy and chook_ignore_thread() behave as for listeners. Several typed
+ * listeners on one target chain (the newest runs first).
+ */
+#define CHOOK__NARGS(...) CHOOK__NARGS_(__VA_ARGS__, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define CHOOK__NARGS_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, N, ...) N
+#define CHOOK__CAT(a, b) CHOOK__CAT_(a, b)
+#define CHOOK__CAT_(a, b) a##b
+/* Positional expansions, written out: the index of each argument is fixed. */
+#define CHOOK__P1(M, a) M(a, 0)
+#define CHOOK__P2(M, a, b) M(a, 0), M(b, 1)
+#define CHOOK__P3(M, a, b, c) CHOOK__P2(M, a, b), M(c, 2)
+#define CHOOK__P4(M, a, b, c, d) CHOOK__P3(M, a, b, c), M(d, 3)
+#define CHOOK__P5(M, a, b, c, d, e) CHOOK__P4(M, a, b, c, d), M(e, 4)
+#define CHOOK__P6(M, a, b, c, d, e, f) CHOOK__P5(M, a, b, c, d, e), M(f, 5)
+#define CHOOK__P7(M, a, b, c, d, e, f, g) CHOOK__P6(M, a, b, c, d, e, f), M(g, 6)
+#define CHOOK__P8(M, a, b, c, d, e, f, g, h) CHOOK__P7(M, a, b, c, d, e, f, g), M(h, 7)
+#define CHOOK__P9(M, a, b, c, d, e, f, g, h, i) CHOOK__P8(M, a, b, c, d, e, f, g, h), M(i, 8)
+#define CHOOK__P10(M, a, b, c, d, e, f, g, h, i, j) CHOOK__P9(M, a, b, c, d, e, f, g, h, i), M(j, 9)
+#define CHOOK__EACH(M, ...) CHOOK__CAT(CHOOK__P, CHOOK__NARGS(__VA_ARGS__))(M, __VA_ARGS__)
+#define CHOOK__PARAM(T, i) T a##i
+#define CHOOK__PTR(T, i) T *
+#define CHOOK__ADDR(T, i) &a##i
+#define CHOOK__NAME(T, i) a##i
+
+#define CHOOK__TYPED_COMMON(NAME, ...)                                                   \
+    static __attribute__((unused)) int NAME##_attach(void *target, NAME##_prolog prolog, \
+                                                     NAME##_epilog epilog, void *data,   \
+                                                     chook_typed **out)                  \
+    {                                                                                    \
+        return chook_typed_attach(target, (void *)NAME##_replacement, (chook_fn)prolog,  \
+                                  (chook_fn)epilog, data, out);                          \
+    }
+
+#define CHOOK_TYPED(NAME, R, ...)                                                         \
+    typedef int (*NAME##_prolog)(CHOOK__EACH(CHOOK__PTR, __VA_ARGS__), R *, uint64_t *,   \
+                                 void *);                                                 \
+    typedef void (*NAME##_epilog)(R *, uint64_t *, void *);                               \
+    static R NAME##_replacement(CHOOK__EACH(CHOOK__PARAM, __VA_ARGS__))                   \
+    {                                                                                     \
+        chook__thread_state *ts_ = &chook__tls;                                           \
+        const chook_closure *c_ = chook__closure_pop(ts_);                                \
+        R (*orig_)(__VA_ARGS__) = (R (*)(__VA_ARGS__))c_->original;                       \
+        if (ts_->busy | ts_->ignore) return orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__)); \
+        const chook_typed *t_ = (const chook_typed *)c_;                                  \
+        uint64_t cd_ = 0;                                                                 \
+        R r_;                                                                             \
+        __builtin_memset(&r_, 0, sizeof r_);                                              \
+        int s_ = CHOOK_CONTINUE;                                                          \
+        if (t_->prolog) {                                                                 \
+            ++ts_->busy;                                                                  \
+            s_ = ((NAME##_prolog)t_->prolog)(CHOOK__EACH(CHOOK__ADDR, __VA_ARGS__), &r_,  \
+                                             &cd_, t_->closure.data);                     \
+            --ts_->busy;                                                                  \
+        }                                                                                 \
+        if (s_ != CHOOK_SKIP) r_ = orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__));          \
+        if (t_->epilog) {                                                                 \
+            ++ts_->busy;                                                                  \
+            ((NAME##_epilog)t_->epilog)(&r_, &cd_, t_->closure.data);                     \
+            --ts_->busy;                                                                  \
+        }                                                                                 \
+        return r_;                                                                        \
+    }                                                                                     \
+    CHOOK__TYPED_COMMON(NAME, __VA_ARGS__)
+
+/*
+ * CHOOK_TYPED_VOID(NAME, A0, A1, ...) — as CHOOK_TYPED for functions returning
+ * void:
+ *   typedef int  (*NAME_prolog)(A0 *a0, ..., uint64_t *call_data, void *data);
+ *   typedef void (*NAME_epilog)(uint64_t *call_data, void *data);
+ */
+#define CHOOK_TYPED_VOID(NAME, ...)                                                       \
+    typedef int (*NAME##_prolog)(CHOOK__EACH(CHOOK__PTR, __VA_ARGS__), uint64_t *,        \
+                                 void *);                                                 \
+    typedef void (*NAME##_epilog)(uint64_t *, void *);                                    \
+    static void NAME##_replacement(CHOOK__EACH(CHOOK__PARAM, __VA_ARGS__))                \
+    {                                                                                     \
+        chook__thread_state *ts_ = &chook__tls;                                           \
+        const chook_closure *c_ = chook__closure_pop(ts_);                                \
+        void (*orig_)(__VA_ARGS__) = (void (*)(__VA_ARGS__))c_->original;                 \
+        if (ts_->busy | ts_->ignore) {                                                    \
+            orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__));                                 \
+            return;                                                                       \
+        }                                                                                 \
+        const chook_typed *t_ = (const chook_typed *)c_;                                  \
+        uint64_t cd_ = 0;                                                                 \
+        int s_ = CHOOK_CONTINUE;                                                          \
+        if (t_->prolog) {                                                                 \
+            ++ts_->busy;                                                                  \
+            s_ = ((NAME##_prolog)t_->prolog)(CHOOK__EACH(CHOOK__ADDR, __VA_ARGS__), &cd_, \
+                                             t_->closure.data);                           \
+            --ts_->busy;                                                                  \
+        }                                                                                 \
+        if (s_ != CHOOK_SKIP) orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__));               \
+        if (t_->epilog) {                                                                 \
+            ++ts_->busy;                                                                  \
+            ((NAME##_epilog)t_->epilog)(&cd_, t_->closure.data);                          \
+            --ts_->busy;                                                                  \
+        }                                                                                 \
+    }                                                                                     \
+    CHOOK__TYPED_COMMON(NAME, __VA_ARGS__)
+
+/* ============================================================================
+ * Modules and symbols: find functions by name
+ * ========================================================================== */
+
+/**
+ * One loaded module: the main program, a shared library or the vDSO.
+ *
+ * Ownership: the strings and the structure are owned by chook and stay valid
+ * until the module is unloaded (dlclose); copy what you keep longer.
+ */
+typedef struct chook_module {
+    const char *path;   /**< File it was loaded from: the real path of the program
+                             for the main program, as the loader named it for a
+                             library; the loader's name for the vDSO. Never NULL. */
+    const char *name;   /**< Its file name (the last component of path). */
+    const char *soname; /**< Its DT_SONAME, "" when it has none. */
+    void *base;         /**< Load bias: runtime address = base + ELF address. */
+    void *start;        /**< Lowest address of its loaded segments. */
+    void *end;          /**< End of its highest loaded segment. */
+    int is_main;        /**< 1 for the main program, 0 otherwise. */
+} chook_module;
+
+/** Called for each module by chook_module_each(); return non-zero to stop. */
+typedef int (*chook_module_fn)(const chook_module *module, void *data);
+
+/**
+ * Calls `fn` for every loaded module, in load order (the main program first), as
+ * dl_iterate_phdr() sees them.
+ *
+ * @param fn    The callback. It runs with no chook lock held: it may call any
+ *              chook function, including hooking.
+ * @param data  Passed to fn unchanged.
+ * @return CHOOK_OK (also when fn stopped the walk early); CHOOK_EINVAL (NULL fn);
+ *         CHOOK_ENOMEM.
+ *
+ * Thread safety: any thread. A module loaded or unloaded concurrently may or may
+ * not be seen.
+ */
+CHOOK_API int chook_module_each(chook_module_fn fn, void *data);
+
+/**
+ * Finds a loaded module by name.
+ *
+ * @param name    The module's path (exactly as loaded, or as a real path), its file
+ *                name, its soname, or one of those without the trailing version
+ *                numbers ("libz.so" names "libz.so.1"). "" names the main program.
+ * @param module  Receives the module (see chook_module for its lifetime).
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL argument); CHOOK_ENOMODULE (no loaded module
+ *         of that name); CHOOK_EAMBIGUOUS (several different files match: the
+ *         message lists them).
+ */
+CHOOK_API int chook_module_find(const char *name, const chook_module **module);
+
+/** Flags of a chook_symbol. */
+enum chook_symbol_flags {
+    CHOOK_SYMBOL_FUNCTION = 1 << 0, /**< Code (STT_FUNC or STT_GNU_IFUNC). */
+    CHOOK_SYMBOL_OBJECT   = 1 << 1, /**< Data (STT_OBJECT), e.g. a C++ vtable. */
+    CHOOK_SYMBOL_EXPORTED = 1 << 2, /**< In .dynsym with global or weak binding: other
+                                         modules can link to it. */
+    CHOOK_SYMBOL_LOCAL    = 1 << 3, /**< Local binding (a static function): known only
+                                         from .symtab or the separate debug file. */
+    CHOOK_SYMBOL_IFUNC    = 1 << 4, /**< A GNU indirect function: address is the
+                                         implementation the resolver selected. */
+    CHOOK_SYMBOL_DEBUG    = 1 << 5, /**< Found only in the separate debug file. */
+};
+
+/**
+ * One symbol of a loaded module.
+ *
+ * Ownership: owned by chook, valid until its module is unloaded.
+ */
+typedef struct chook_symbol {
+    const char *name;            /**< Name as in the symbol table (mangled for C++),
+                                      without a version suffix. */
+    void *address;               /**< Runtime address; for an IFUNC, the selected
+                                      implementation (strlen -> __strlen_avx2). */
+    size_t size;                 /**< Size in bytes from the symbol table (for an
+                                      IFUNC, that of the implementation when known);
+                                      0 when unknown. */
+    unsigned flags;              /**< CHOOK_SYMBOL_* bits. */
+    void *resolver;              /**< For an IFUNC, its resolver; NULL otherwise. */
+    const chook_module *module;  /**< The module that defines it. */
+} chook_symbol;
+
+/**
+ * Resolves a symbol by name.
+ *
+ * Exported symbols (.dynsym, default version) are searched first, as the dynamic
+ * linker would; then local ones (the .symtab of the module's file on disk, or of
+ * its separate debug file found by build-id under /usr/lib/debug/.build-id/ or by
+ * .gnu_debuglink). Of a versioned symbol, the default version is found. A GNU
+ * IFUNC resolves to the implementation selected for this CPU (its resolver is
+ * called, as the dynamic linker does).
+ *
+ * @param module  Module name as for chook_module_find(); NULL searches every module
+ *                in load order (the first exported definition wins, as for
+ *                dlsym(RTLD_DEFAULT)).
+ * @param name    Symbol name (mangled for C++).
+ * @param symbol  Receives the symbol (may be NULL).
+ * @param address Receives its runtime address (may be NULL).
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL name); CHOOK_ENOMODULE; CHOOK_ENOSYM (no
+ *         such symbol: the message names the tables searched); CHOOK_EAMBIGUOUS
+ *         (no exported definition and several local symbols of that name at
+ *         different addresses: the message lists each with its module and
+ *         address; name the module to choose).
+ *
+ * Thread safety: any thread. The first lookup in a module parses its ELF file
+ * (and debug file); later lookups use the cached tables.
+ */
+CHOOK_API int chook_symbol_lookup(const char *module, const char *name,
+                                  chook_symbol *symbol, void **address);
+
+/** Called for each symbol by chook_symbol_each(); return non-zero to stop. */
+typedef int (*chook_symbol_fn)(const chook_symbol *symbol, void *data);
+
+/**
+ * Enumerates the functions of the loaded modules whose names match a pattern.
+ *
+ * @param pattern  "MODULE:SYMBOL", both fnmatch(3) globs, e.g. "libz.so*:deflate*";
+ *                 or "SYMBOL" alone for every module. MODULE is tried against each
+ *                 module's path, file name and soname; "" before the colon is the
+ *                 main program. Functions are the defined STT_FUNC and
+ *                 STT_GNU_IFUNC symbols, exported and local; a function known
+ *                 under several names is reported once per name; symbols of old
+ *                 (non-default) versions are not reported.
+ * @param fn       Called once per matching function, in module load order and by
+ *                 name within a module; it runs with no chook lock held and may
+ *                 install hooks (e.g. inside a transaction).
+ * @param data     Passed to fn unchanged.
+ * @return CHOOK_OK (also when fn stopped early); CHOOK_EINVAL (NULL argument);
+ *         CHOOK_ENOMODULE (no module matches MODULE); CHOOK_ENOSYM (no function
+ *         matched); CHOOK_ENOMEM.
+ *
+ * Thread safety: any thread.
+ */
+CHOOK_API int chook_symbol_each(const char *pattern, chook_symbol_fn fn, void *data);
+
+/* ---------------------------------------------------------------------------
+ * Hooks by name
+ * ------------------------------------------------------------------------- */
+
+/**
+ * chook_install_ex() on a function found by name with chook_symbol_lookup().
+ *
+ *     static int (*orig_deflate)(z_streamp, int);
+ *     chook_install_name("libz.so.1", "deflate", my_deflate, (void **)&orig_deflate, NULL);
+ *
+ * @param module       Module name as for chook_module_find(); NULL for any module.
+ * @param symbol       Function name (exported, or local from .symtab / debug file).
+ * @param replacement  As chook_install().
+ * @param original     As chook_install() (may be NULL).
+ * @param hook         As chook_install_ex() (may be NULL).
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL symbol or replacement); any status of
+ *         chook_symbol_lookup() (CHOOK_ENOMODULE, CHOOK_ENOSYM, CHOOK_EAMBIGUOUS)
+ *         or of chook_install_ex(), whose message is prefixed with
+ *         "module:symbol: ". Inside a transaction, applied at commit.
+ *
+ * A module that is not loaded gives CHOOK_ENOMODULE; to hook it when it gets
+ * loaded, see chook_install_deferred().
+ */
+CHOOK_API int chook_install_name(const char *module, const char *symbol, void *replacement,
+                                 void **original, chook_hook **hook);
+
+/**
+ * chook_uninstall() on a function found by name.
+ *
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL symbol); any status of chook_symbol_lookup()
+ *         or chook_uninstall().
+ */
+CHOOK_API int chook_uninstall_name(const char *module, const char *symbol);
+
+/**
+ * chook_attach_ex() on a function found by name with chook_symbol_lookup().
+ *
+ *     chook_attach_name("libc.so.6", "open", on_enter, on_leave, NULL, NULL, &l);
+ *
+ * @param module    Module name as for chook_module_find(); NULL for any module.
+ * @param symbol    Function name.
+ * @param on_enter, on_leave, data, opts, listener  As chook_attach_ex() (opts may
+ *                  be NULL).
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL symbol); any status of chook_symbol_lookup()
+ *         or of chook_attach_ex(), whose message is prefixed with "module:symbol: ".
+ *         Detach with chook_detach().
+ */
+CHOOK_API int chook_attach_name(const char *module, const char *symbol, chook_enter_fn on_enter,
+                                chook_leave_fn on_leave, void *data,
+                                const chook_attach_opts *opts, chook_listener **listener);
+
+/* ---------------------------------------------------------------------------
+ * Import hooks: redirect the calls one module makes
+ * ------------------------------------------------------------------------- */
+
+/** One redirected import (opaque). */
+typedef struct chook_import chook_import;
+
+/**
+ * Redirects the calls that one module makes to an imported function, by rewriting
+ * that module's GOT entries for it (its JUMP_SLOT entries, used by its PLT, and
+ * its GLOB_DAT entries, used by -fno-plt calls and when it takes the function's
+ * address). Calls from every other module, and calls the defining module makes to
+ * itself, are untouched; the function's code is not modified.
+ *
+ *     static void *(*orig_malloc)(size_t);
+ *     chook_import_install("libfoo.so", "malloc", foo_malloc, (void **)&orig_malloc, &h);
+ *
+ * @param module       The importing module, named as for chook_module_find() ("" is
+ *                     the main program). Must not be NULL.
+ * @param symbol       The imported function's name.
+ * @param replacement  Called instead by that module.
+ * @param original     Receives the function the module's calls reached before
+ *                     (may be NULL). For an entry not yet bound by lazy binding,
+ *                     the definition the dynamic linker would bind. Written before
+ *                     any entry is rewritten.
+ * @param handle       Receives the handle (may be NULL; then it cannot be removed).
+ *                     Owned by chook, valid until chook_import_remove() succeeds.
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL module, symbol or replacement);
+ *         CHOOK_ENOMODULE, CHOOK_EAMBIGUOUS (module name); CHOOK_ENOSYM (the module
+ *         does not import that symbol, or nothing defines it); CHOOK_EEXIST (this
+ *         replacement already redirects it); CHOOK_ESELF (replacement is the
+ *         function itself); CHOOK_ENOTSUP (no dynamic section, REL relocations);
+ *         CHOOK_EPATCH (an entry changed under chook, or its page could not be made
+ *         writable). On failure every entry is as before.
+ *
+ * Each entry is replaced by one atomic store, so other threads calling through it
+ * see the old or the new function, never a torn pointer; no thread is stopped. A
+ * read-only GOT (BIND_NOW with RELRO) is made writable for that store and given
+ * back its exact protection. Not part of transactions: applied at once.
+ *
+ * Several import hooks on one symbol of one module chain (the newest runs first,
+ * its original is the previous replacement) and must be removed newest first.
+ * Limit: a thread that is lazily binding that very entry at the moment of the
+ * install may overwrite it with the real function; bind eagerly (-z now or
+ * LD_BIND_NOW) or call the function once first where that matters.
+ *
+ * Thread safety: any thread.
+ */
+CHOOK_API int chook_import_install(const char *module, const char *symbol, void *replacement,
+                                   void **original, chook_import **handle);
+
+/**
+ * Puts back the GOT entries an import hook rewrote, as they were.
+ *
+ * @param handle  From chook_import_install(); invalid after CHOOK_OK.
+ * @return CHOOK_OK (also when the module was unloaded meanwhile: nothing is left to
+ *         restore); CHOOK_EINVAL (NULL); CHOOK_ENOTHOOKED (not installed, e.g.
+ *         removed already); CHOOK_EBUSY (a newer import hook on the same entries
+ *         must be removed first); CHOOK_EPATCH (an entry was changed by someone
+ *         else: every entry is left as it was).
+ */
+CHOOK_API int chook_import_remove(chook_import *handle);
+
+/* ---------------------------------------------------------------------------
+ * Function-pointer slots: ops structs and C++ virtual methods
+ * ------------------------------------------------------------------------- */
+
+/** One replaced function pointer (opaque). */
+typedef struct chook_slot_hook chook_slot_hook;
+
+/**
+ * Replaces a function pointer in memory: a field of a C ops/vtable struct (e.g.
+ * `&my_ops.read`), or any other slot that callers load before calling.
+ *
+ * @param slot         Address of the pointer (8-byte aligned, readable). It may be
+ *                     on a read-only page (const ops in .data.rel.ro, after RELRO):
+ *                     the page is made writable for the store only and given back
+ *                     its exact protection.
+ * @param replacement  The function to store.
+ * @param original     Receives the pointer the slot held (may be NULL); written
+ *                     before the slot.
+ * @param handle       Receives the handle (may be NULL). Owned by chook, valid until
+ *                     chook_slot_remove() succeeds.
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, misaligned or unreadable slot);
+ *         CHOOK_EUNMAPPED; CHOOK_EEXIST (this replacement already hooks the slot);
+ *         CHOOK_ESELF (the slot already holds replacement); CHOOK_EPATCH (the slot
+ *         changed under chook, or its page could not be made writable); CHOOK_ENOMEM.
+ *
+ * The slot is replaced by one atomic compare-and-swap: a concurrent caller loads
+ * the old or the new pointer. Hooks on one slot chain (the newest runs first, its
+ * original is the previous replacement) and are removed newest first. Applied at
+ * once, not part of transactions.
+ *
+ * Thread safety: any thread.
+ */
+CHOOK_API int chook_slot_install(void **slot, void *replacement, void **original,
+                                 chook_slot_hook **handle);
+
+/**
+ * Replaces a C++ virtual method for every object of a class: slot `index` of the
+ * vtable that `object`'s vptr points to (Itanium C++ ABI, as used by GCC and Clang
+ * on Linux). Every object whose vptr points to that vtable is affected: objects of
+ * exactly that class (for a base-class subobject, the vtable of that subobject).
+ *
+ * @param object       A live object of the class (or a base subobject pointer).
+ * @param index        The slot: use chook_vtable_index(&Class::method) in C++.
+ * @param replacement  A function taking the object pointer (`this`) first, then
+ *                     the method's parameters.
+ * @param original     Receives the method's previous implementation (may be NULL);
+ *                     call it with the same `this`.
+ * @param handle       As chook_slot_install().
+ * @return As chook_slot_install(), and CHOOK_EINVAL when object is NULL, its first
+ *         word does not point at readable vtable slots, index is past the end of
+ *         the vtable (when its _ZTV symbol gives the size) or the slot does not
+ *         hold code; CHOOK_EUNMAPPED when the object is not readable.
+ *
+ * An object hooked with chook_object_install() before keeps its private vtable
+ * and does not see this hook.
+ */
+CHOOK_API int chook_vtable_install(void *object, size_t index, void *replacement,
+                                   void **original, chook_slot_hook **handle);
+
+/**
+ * Replaces a C++ virtual method for one object only: the object gets a private
+ * copy of its class's vtable (the whole _ZTV symbol, so typeid and dynamic_cast
+ * keep working; without the symbol, the offset-to-top and typeinfo words and
+ * every consecutive code pointer), slot `index` of the copy is replaced, and the
+ * object's vptr is switched to the copy with one atomic store. Further hooks on
+ * the same object share its copy.
+ *
+ * @param object, index, replacement, original, handle  As chook_vtable_install().
+ * @return As chook_vtable_install().
+ *
+ * When the object's last hook is removed its vptr is switched back. Remove the
+ * hooks before the object is destroyed (its destructor rewrites the vptr; removal
+ * then fails with CHOOK_EPATCH). A private vtable (a few hundred bytes) stays
+ * allocated for the life of the process, as a thread may still be calling through
+ * it.
+ */
+CHOOK_API int chook_object_install(void *object, size_t index, void *replacement,
+                                   void **original, chook_slot_hook **handle);
+
+/**
+ * Puts back the pointer a slot hook replaced (and, for the last hook of an object,
+ * the object's vptr).
+ *
+ * @param handle  From chook_slot_install(), chook_vtable_install() or
+ *                chook_object_install(); invalid after CHOOK_OK.
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL); CHOOK_ENOTHOOKED (not installed);
+ *         CHOOK_EBUSY (a newer hook on the same slot must be removed first);
+ *         CHOOK_EPATCH (the slot or the object's vptr was changed by someone else:
+ *         nothing is written).
+ */
+CHOOK_API int chook_slot_remove(chook_slot_hook *handle);
+
+#ifdef __cplusplus
+extern "C++" {
+/**
+ * The vtable slot of a virtual member function, for chook_vtable_install() and
+ * chook_object_install(): chook_vtable_index(&Shape::area).
+ *
+ * @return The slot index, or (size_t)-1 when `method` is not virtual. Follows the
+ *         Itanium C++ ABI representation of member function pointers (x86-64).
+ */
+template <typename Method> inline size_t chook_vtable_index(Method method)
+{
+    struct rep { uintptr_t ptr; ptrdiff_t adj; } r;
+    static_assert(sizeof(method) == sizeof(r), "not an Itanium member function pointer");
+    __builtin_memcpy(&r, &method, sizeof(r));
+    return (r.ptr & 1) ? (size_t)((r.ptr - 1) / sizeof(void *)) : (size_t)-1;
+}
+}
+#endif
+
+/* ---------------------------------------------------------------------------
+ * Hooks on modules not loaded yet
+ * ------------------------------------------------------------------------- */
+
+/** A hook by name that follows its module through dlopen and dlclose (opaque). */
+typedef struct chook_pending chook_pending;
+
+/**
+ * Hooks a function by name in a module now if it is loaded, and again every time
+ * a module of that name is loaded by dlopen, before any of its code runs
+ * (including its constructors); the hook goes away when the module is unloaded by
+ * dlclose.
+ *
+ *     static int (*orig_init)(void);
+ *     chook_install_deferred("libplugin.so", "plugin_init", my_init,
+ *                            (void **)&orig_init, &p);
+ *     void *h = dlopen("libplugin.so", RTLD_NOW); // plugin_init is hooked already
+ *
+ * How: chook hooks the function the dynamic linker calls at each change of its
+ * module list (_dl_debug_state, published as r_debug.r_brk for debuggers). When
+ * dlopen has mapped new modules, before relocating them and before their
+ * constructors, the pending hooks are installed on the modules they name. Before
+ * dlclose unmaps anything (the list does not say which modules go) every hook
+ * placed this way is removed, and once it is done, put back on the matching
+ * modules still loaded: during a dlclose the hooked functions of other modules
+ * briefly run unhooked.
+ *
+ * @param module       The module's name as for chook_module_find(): its file name,
+ *                     soname, path, or one of those without version numbers
+ *                     ("libplugin.so"). Must not be NULL or "".
+ * @param symbol       Function name (exported or local, as chook_symbol_lookup()).
+ * @param replacement  As chook_install().
+ * @param original     Variable that receives the original each time the hook is
+ *                     applied (may be NULL); it must stay valid until
+ *                     chook_pending_remove(). Written before the module's code can
+ *                     reach the replacement.
+ * @param handle       Receives the handle (may be NULL: then it cannot be removed).
+ *                     Owned by chook, valid until chook_pending_remove() succeeds.
+ * @return CHOOK_OK (hooked now, or pending); CHOOK_EINVAL (NULL or empty argument);
+ *         CHOOK_ENOSYS (the dynamic linker offers no r_brk, e.g. a static program);
+ *         for a module loaded now, any status of chook_install_name() (nothing
+ *         is kept pending then); CHOOK_ENOMEM.
+ *
+ * A failure when a module is loaded later (no such symbol in it, an IFUNC, whose
+ * resolver cannot run before relocation, a thread that does not stop...) does
+ * not fail dlopen: the module runs unhooked and chook_pending_status() reports
+ * the status. Only modules of the base namespace (not dlmopen) are watched.
+ *
+ * Thread safety: any thread. Not from inside a replacement that runs during
+ * dlopen or dlclose.
+ */
+CHOOK_API int chook_install_deferred(const char *module, const char *symbol, void *replacement,
+                                     void **original, chook_pending **handle);
+
+/**
+ * Removes a deferred hook from every module it hooks and stops watching for its
+ * module.
+ *
+ * @param handle  From chook_install_deferred(); invalid after CHOOK_OK.
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL); CHOOK_ENOTHOOKED (already removed); any
+ *         status of chook_remove() (the handle stays valid then).
+ */
+CHOOK_API int chook_pending_remove(chook_pending *handle);
+
+/**
+ * Reports what a deferred hook is doing.
+ *
+ * @param handle  From chook_install_deferred().
+ * @return The number of loaded modules it hooks now (> 0); 0 when it waits for its
+ *         module; the negative status of its last failed application when it
+ *         hooks none (chook_last_error() of that failure is not kept); CHOOK_EINVAL
+ *         for NULL.
+ */
+CHOOK_API int chook_pending_status(const chook_pending *handle);
 
 #ifdef __cplusplus
 }

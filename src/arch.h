@@ -190,6 +190,16 @@ int chook_arch_sig_place(struct chook__sig *sig, char *err, size_t errlen);
 
 #endif /* CHOOK_ARCH_H */
 
+/* ---- ELF facts of the psABI ---------------------------------------------------- */
+
+/* 1 when a dynamic relocation of this type fills a GOT entry with a symbol's
+ * address (x86-64: R_X86_64_JUMP_SLOT, R_X86_64_GLOB_DAT). */
+int chook_arch_is_got_reloc(unsigned type);
+
+/* Calls a GNU IFUNC resolver the way the dynamic linker does on this architecture
+ * (x86-64: with no arguments) and returns the implementation it selects. */
+uintptr_t chook_arch_call_ifunc_resolver(uintptr_t resolver);
+
 /* ---- Breakpoints (breakpoint-first patching) ----------------------------------- */
 
 /* Writes a one-byte trapping instruction at buf (x86-64: int3); returns its length. */

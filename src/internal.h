@@ -97,6 +97,9 @@ int chook__maps_find(uintptr_t addr, chook__region *out);
 
 /* As chook__maps_find, from a snapshot at most 50 ms old (re-read on a miss). */
 int chook__maps_find_cached(uintptr_t addr, chook__region *out);
+/* Drops the snapshot: the next cached lookup reads /proc/self/maps again (call it
+ * when modules were loaded or unloaded). */
+void chook__maps_invalidate(void);
 
 /* Calls fn for every mapping in address order; stops when fn returns non-zero and
  * returns that value. Returns a negative status when /proc/self/maps fails. */

@@ -181,3 +181,11 @@ int chook__maps_find_cached(uintptr_t addr, chook__region *out)
         return chook__fail(CHOOK_EUNMAPPED, "address 0x%lx is not mapped", (unsigned long)addr);
     return CHOOK_OK;
 }
+
+void chook__maps_invalidate(void)
+{
+    chook__mutex_lock(&snap.lock);
+    snap.taken_ns = 0;
+    snap.count = 0;
+    chook__mutex_unlock(&snap.lock);
+}

@@ -58,7 +58,13 @@ static int sites_add(struct site *s)
 int chook__check_code_address(uintptr_t addr, const char *what)
 {
     chook__region r;
-    if (chook__maps_find_cached(addr, &r) != CHOOK_OK)
+    /* The snapshot is trusted for good news only: a miss or a non-executable
+     * mapping is read again, in case the snapshot predates a dlopen or mprotect. */
+    if (chook__maps_find_cached(addr, &r) != CHOOK_OK || !(r.prot & PROT_EXEC)) {
+        chook__maps_invalidate();
+        if (chook__maps_find_cached(addr, &r) != CHOOK_OK) r.prot = -1;
+    }
+    if (r.prot == -1)
         return chook__fail(CHOOK_EUNMAPPED, "%s 0x%lx is not mapped", what, (unsigned long)addr);
     if (!(r.prot & PROT_EXEC))
         return chook__fail(CHOOK_ENOTEXEC, "%s 0x%lx is not executable (mapped %s%s%s)", what,

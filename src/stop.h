@@ -7,7 +7,8 @@
  *      chook's real-time signal; each parks in the handler and publishes its
  *      signal context. Repeat the enumeration until no new thread appears.
  *   3. A thread that does not park within the timeout fails the commit:
- *      chook__world_resume() releases the others, nothing has been written.
+ *      chook__world_stop() releases the others itself and returns CHOOK_ETHREADS;
+ *      nothing has been written.
  *   4. The core moves the program counter of any parked thread that lies inside
  *      bytes about to be overwritten to the equivalent place (chook__world_pc /
  *      chook__world_set_pc).
@@ -18,6 +19,13 @@
  *   7. Release the commit lock.
  * Between 2 and 6 the calling thread must not call libc: parked threads may hold
  * its locks (malloc's, stdio's).
+ *
+ * The signal's disposition: chook's handler is installed at the start of each stop
+ * and the application's previous disposition is restored exactly after it. After
+ * a failed stop, a thread that blocks the signal still has it pending; chook's
+ * handler then stays installed (it ignores stale signals and passes any other
+ * instance of the signal to the application's saved handler) until a later stop
+ * or resume finds that no such signal is pending any more.
  */
 #ifndef CHOOK_STOP_H
 #define CHOOK_STOP_H
@@ -29,12 +37,15 @@
 typedef struct chook__world chook__world;
 
 /* Parks every other thread of the process. Must be called with the commit lock
- * held. On success *out is the stopped world (static storage: one at a time).
- * Returns CHOOK_OK, CHOOK_ETHREADS (a thread did not park in time: all released,
- * message names it) or CHOOK_ENOSYS. */
+ * held. On success *out is the stopped world (static storage: one at a time) and
+ * chook__world_resume() must follow. On failure nothing is parked and *out is
+ * NULL. Returns CHOOK_OK, CHOOK_ETHREADS (a thread did not park in time: all
+ * released, the message names it and the signal), CHOOK_ENOMEM (no memory for
+ * the thread records) or CHOOK_ENOSYS (no /proc/self/task, no free real-time
+ * signal, or the signal could not be installed or sent). */
 int chook__world_stop(chook__world **out);
 
-/* Parked threads, their tids and program counters. */
+/* Parked threads, their tids and program counters (i < chook__world_count()). */
 size_t chook__world_count(const chook__world *w);
 pid_t chook__world_tid(const chook__world *w, size_t i);
 uintptr_t chook__world_pc(const chook__world *w, size_t i);
@@ -45,8 +56,18 @@ void chook__world_set_pc(chook__world *w, size_t i, uintptr_t pc);
 void chook__world_resume(chook__world *w);
 
 /* The commit lock: one commit at a time in the process. Held across fork()
- * (pthread_atfork) so a child never inherits a half-done commit. */
+ * (pthread_atfork) so a child never inherits a half-done commit; the child starts
+ * with it unlocked. */
 void chook__commit_lock(void);
 void chook__commit_unlock(void);
+
+/* The signal the last stop used (0 before the first stop that had other threads
+ * to park). For tests and diagnostics. */
+int chook__stop_signal(void);
+
+/* Settings from chook_configure() (config.c). chook__config_signal() is 0 when
+ * chook picks the signal itself. */
+int chook__config_signal(void);
+unsigned chook__config_stop_timeout_ms(void);
 
 #endif /* CHOOK_STOP_H */

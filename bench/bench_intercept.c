@@ -1,0 +1,150 @@
+/*
+ * Interception: cost per call of listeners, typed listeners and closure
+ * replacements, against a direct call of the same trivial function in the same
+ * run (best of several interleaved rounds). Targets: an empty on_enter+on_leave
+ * adds under 10 ns per call; a typed listener and a closure replacement add
+ * under 3 ns.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <chook.h>
+
+#include "bench.h"
+
+__attribute__((noinline)) long bench_icpt_target(long x)
+{
+    __asm__ volatile("");
+    return x * 3 + 1;
+}
+
+static double time_calls(long (*volatile f)(long), long n)
+{
+    long acc = 0;
+    uint64_t t0 = bench_now_ns();
+    for (long i = 0; i < n; i++) acc += f(i);
+    uint64_t t1 = bench_now_ns();
+    BENCH_KEEP(acc);
+    return (double)(t1 - t0) / (double)n;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "%s failed: %s\n", what, chook_last_error());
+    exit(1);
+}
+
+/* ---- the variants ------------------------------------------------------------------ */
+
+static int empty_enter(chook_call *call, void *data)
+{
+    (void)call, (void)data;
+    return CHOOK_CONTINUE;
+}
+
+static void empty_leave(chook_call *call, void *data) { (void)call, (void)data; }
+
+static int read_enter(chook_call *call, void *data)
+{
+    (void)data;
+    *chook_call_data(call) = *chook_arg(call, 0);
+    return CHOOK_CONTINUE;
+}
+
+static void rewrite_leave(chook_call *call, void *data)
+{
+    (void)data;
+    *chook_retval(call) += *chook_call_data(call) & 1;
+}
+
+CHOOK_TYPED(bench_typed, long, long)
+
+static int typed_prolog(long *x, long *ret, uint64_t *cd, void *data)
+{
+    (void)ret, (void)data;
+    *cd = (uint64_t)*x;
+    return CHOOK_CONTINUE;
+}
+
+static void typed_epilog(long *ret, uint64_t *cd, void *data)
+{
+    (void)data;
+    *ret += (long)(*cd & 1);
+}
+
+static long closure_repl(long x)
+{
+    const chook_closure *c = chook_current();
+    return ((long (*)(long))c->original)(x);
+}
+
+enum variant { V_ENTER, V_ENTER_LEAVE, V_READ_REWRITE, V_TYPED, V_CLOSURE, V_COUNT };
+
+static const char *const names[V_COUNT] = {
+    "empty_enter", "empty_enter_leave", "enter_read_arg_leave_rewrite_ret", "typed",
+    "closure_replacement",
+};
+
+struct active {
+    chook_listener *l;
+    chook_typed *t;
+    const chook_closure *c;
+};
+
+static void attach(enum variant v, struct active *a)
+{
+    void *target = (void *)bench_icpt_target;
+    int st = CHOOK_OK;
+    switch (v) {
+    case V_ENTER: st = chook_attach(target, empty_enter, NULL, NULL, &a->l); break;
+    case V_ENTER_LEAVE: st = chook_attach(target, empty_enter, empty_leave, NULL, &a->l); break;
+    case V_READ_REWRITE: st = chook_attach(target, read_enter, rewrite_leave, NULL, &a->l); break;
+    case V_TYPED: st = bench_typed_attach(target, typed_prolog, typed_epilog, NULL, &a->t); break;
+    case V_CLOSURE: st = chook_replace(target, (void *)closure_repl, NULL, &a->c); break;
+    case V_COUNT: break;
+    }
+    if (st != CHOOK_OK) die(names[v]);
+}
+
+static void detach(enum variant v, struct active *a)
+{
+    int st = CHOOK_OK;
+    if (v == V_TYPED) st = chook_typed_detach(a->t);
+    else if (v == V_CLOSURE) st = chook_remove(a->c->hook);
+    else st = chook_detach(a->l);
+    if (st != CHOOK_OK) die("detach");
+}
+
+int main(int argc, char **argv)
+{
+    bench_begin(argc, argv, "chook interception: cost per call");
+    const long n = 1000000;
+    double direct = 1e9, best[V_COUNT];
+    for (int v = 0; v < V_COUNT; v++) best[v] = 1e9;
+    for (int round = 0; round < 40; round++) {
+        double d = time_calls(bench_icpt_target, n);
+        if (d < direct) direct = d;
+        for (int v = 0; v < V_COUNT; v++) {
+            struct active a = { 0 };
+            attach((enum variant)v, &a);
+            double t = time_calls(bench_icpt_target, n);
+            if (t < best[v]) best[v] = t;
+            detach((enum variant)v, &a);
+        }
+    }
+    if (chook_detach_wait(1000) != CHOOK_OK) die("chook_detach_wait");
+    char name[96];
+    bench_report("direct_call_ns", direct, "ns");
+    for (int v = 0; v < V_COUNT; v++) {
+        snprintf(name, sizeof name, "%s_ns", names[v]);
+        bench_report(name, best[v], "ns");
+        snprintf(name, sizeof name, "%s_added_ns", names[v]);
+        bench_report(name, best[v] - direct, v == V_ENTER_LEAVE ? "ns (target < 10)"
+                                             : v >= V_TYPED     ? "ns (target < 3)"
+                                                                : "ns");
+        snprintf(name, sizeof name, "%s_ratio", names[v]);
+        bench_report(name, best[v] / direct, "x direct");
+    }
+    bench_end();
+    return 0;
+}

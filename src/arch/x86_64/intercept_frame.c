@@ -1,0 +1,149 @@
+/*
+ * x86-64 side of interception: the thunks placed near intercepted targets, the
+ * thread-pointer offset of a TLS variable, the System V placement of signature
+ * arguments, and compile-time checks that intercept_frame.h (used by
+ * intercept.S) matches the C frame.
+ */
+#include <stddef.h>
+
+#include "intercept.h"
+#include "intercept_frame.h"
+#include "x86.h"
+
+_Static_assert(offsetof(struct chook__iframe, regs.gp) == IF_GP, "IF_GP");
+_Static_assert(offsetof(struct chook__iframe, regs.extra) == IF_EXTRA, "IF_EXTRA");
+_Static_assert(offsetof(struct chook__iframe, regs.ctx) == IF_CTX, "IF_CTX");
+_Static_assert(offsetof(struct chook__iframe, regs.fp) == IF_FP, "IF_FP");
+_Static_assert(offsetof(struct chook__iframe, call.stack) == IF_CALL_STACK, "IF_CALL_STACK");
+_Static_assert(offsetof(struct chook__iframe, call.ret) == IF_RET, "IF_RET");
+_Static_assert(offsetof(struct chook__iframe, call.fret) == IF_FRET, "IF_FRET");
+_Static_assert(offsetof(struct chook__iframe, next) == IF_NEXT, "IF_NEXT");
+_Static_assert(offsetof(struct chook__iframe, stack_bytes) == IF_STACK_BYTES, "IF_STACK_BYTES");
+_Static_assert(offsetof(struct chook__iframe, slots) == IF_SLOTS, "IF_SLOTS");
+_Static_assert(offsetof(struct chook__iframe, slot_bytes) == IF_SLOT_BYTES, "IF_SLOT_BYTES");
+_Static_assert(sizeof(struct chook__iframe) == IF_SIZE, "IF_SIZE");
+_Static_assert(IF_SIZE % 16 == 0 && IF_FP % 16 == 0 && IF_FRET % 16 == 0, "movaps alignment");
+_Static_assert(offsetof(struct chook__ictx, slot_bytes) == CTX_SLOT_BYTES, "CTX_SLOT_BYTES");
+_Static_assert(sizeof(struct chook__islot) == 16, "slots are 16 bytes");
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static const uint8_t ENDBR64[4] = { 0xf3, 0x0f, 0x1e, 0xfa }; /* endbr64 */
+
+/* A jump to dest: jmp rel32 when it reaches, else jmp [rip+0]; .quad dest. */
+static size_t put_jump(uint8_t *buf, uintptr_t pc, uintptr_t dest)
+{
+    size_t n = chook_arch_write_jump(buf, pc, dest, CHOOK_ARCH_JUMP_NEAR);
+    return n ? n : chook_arch_write_jump(buf, pc, dest, CHOOK_ARCH_JUMP_FAR);
+}
+
+size_t chook_arch_write_icpt_thunk(uint8_t *buf, uintptr_t pc, uintptr_t ctx,
+                                   uintptr_t dispatcher)
+{
+    size_t n = 0;
+    /* The core's entry stub reaches us by an indirect jump. */
+    chook__memcpy(buf, ENDBR64, 4);                    /* f3 0f 1e fa   endbr64        */
+    n += 4;
+    buf[n++] = 0x49;                                   /* 49 bb <ctx>   movabs r11, ctx */
+    buf[n++] = 0xbb;
+    put64(buf + n, ctx);
+    n += 8;
+    return n + put_jump(buf + n, pc + n, dispatcher);  /* jmp dispatcher */
+}
+
+size_t chook_arch_write_closure_thunk(uint8_t *buf, uintptr_t pc, uintptr_t closure,
+                                      intptr_t idx_off, intptr_t ring_off, uintptr_t dest)
+{
+    /* Static TLS sits within +-2 GiB of the thread pointer; refuse otherwise. */
+    if (idx_off != (int32_t)idx_off || ring_off != (int32_t)ring_off) return 0;
+    static const uint8_t save_r10[5] = { 0x4c, 0x89, 0x54, 0x24, 0xf8 };
+    static const uint8_t load_r10[5] = { 0x4c, 0x8b, 0x54, 0x24, 0xf8 };
+    size_t n = 0;
+    chook__memcpy(buf + n, ENDBR64, 4);   /* f3 0f 1e fa            endbr64                 */
+    n += 4;
+    /* r10 is kept in the red zone: the target has not started, so the 128 bytes
+     * below rsp are free, and signal frames are placed below them. */
+    chook__memcpy(buf + n, save_r10, 5);  /* 4c 89 54 24 f8         mov [rsp-8], r10        */
+    n += 5;
+    buf[n++] = 0x49;                      /* 49 ba <closure>        movabs r10, closure     */
+    buf[n++] = 0xba;
+    put64(buf + n, closure);
+    n += 8;
+    buf[n++] = 0x41;                      /* 41 bb 08 00 00 00      mov r11d, 8             */
+    buf[n++] = 0xbb;
+    chook__x86_put32(buf + n, 8);
+    n += 4;
+    /* One instruction takes the ring position and advances it, so a signal
+     * handler that pushes and pops its own closure in between cannot take ours. */
+    buf[n++] = 0x64;                      /* 64 4c 0f c1 1c 25 <d32> xadd fs:[idx_off], r11 */
+    buf[n++] = 0x4c;
+    buf[n++] = 0x0f;
+    buf[n++] = 0xc1;
+    buf[n++] = 0x1c;
+    buf[n++] = 0x25;
+    chook__x86_put32(buf + n, (uint32_t)(int32_t)idx_off);
+    n += 4;
+    buf[n++] = 0x41;                      /* 41 81 e3 <mask>        and r11d, ring bytes - 8 */
+    buf[n++] = 0x81;
+    buf[n++] = 0xe3;
+    chook__x86_put32(buf + n, (CHOOK_ARCH_CLOSURE_RING - 1) * 8);
+    n += 4;
+    buf[n++] = 0x64;                      /* 64 4d 89 93 <d32>      mov fs:[r11+ring_off], r10 */
+    buf[n++] = 0x4d;
+    buf[n++] = 0x89;
+    buf[n++] = 0x93;
+    chook__x86_put32(buf + n, (uint32_t)(int32_t)ring_off);
+    n += 4;
+    chook__memcpy(buf + n, load_r10, 5);  /* 4c 8b 54 24 f8         mov r10, [rsp-8]        */
+    n += 5;
+    return n + put_jump(buf + n, pc + n, dest); /* jmp dest                                 */
+}
+
+intptr_t chook_arch_tls_offset(const void *tls_var)
+{
+    uintptr_t tp;
+    /* fs:0 holds the thread pointer itself (the TCB's self pointer). */
+    __asm__("movq %%fs:0, %0" : "=r"(tp));   /* 64 48 8b 04 25 00 00 00 00  mov rax, fs:0 */
+    return (intptr_t)((uintptr_t)tls_var - tp);
+}
+
+int chook_arch_sig_place(struct chook__sig *sig, char *err, size_t errlen)
+{
+    unsigned gp = 0, fp = 0;
+    uint32_t stack = 0;
+    for (unsigned i = 0; i < sig->n_args; i++) {
+        switch (sig->arg[i].cls) {
+        case CHOOK__SIG_INT:
+        case CHOOK__SIG_PTR:
+            if (gp < CHOOK_ARCH_ICPT_GP) {
+                sig->arg[i].loc = CHOOK__LOC_GP;
+                sig->arg[i].index = gp++;
+                continue;
+            }
+            break;
+        case CHOOK__SIG_DOUBLE:
+        case CHOOK__SIG_FLOAT:
+            if (fp < CHOOK_ARCH_ICPT_FP) {
+                sig->arg[i].loc = CHOOK__LOC_FP;
+                sig->arg[i].index = fp++;
+                continue;
+            }
+            break;
+        case CHOOK__SIG_MEM:
+            break;  /* aggregates over 16 bytes always go in memory */
+        default:
+            if (err && errlen) err[0] = 0;
+            return CHOOK_ENOTSUP;
+        }
+        /* On the stack: each argument takes whole eightbytes, in order. */
+        sig->arg[i].loc = CHOOK__LOC_STACK;
+        sig->arg[i].index = stack;
+        stack += (uint32_t)CHOOK_ALIGN_UP(sig->arg[i].size, 8);
+    }
+    sig->stack_used = stack;
+    sig->stack_bytes = (uint32_t)CHOOK_ALIGN_UP(stack, 16);
+    return CHOOK_OK;
+}

@@ -1,0 +1,138 @@
+/*
+ * Internal state of interception (intercept.c, intercept_thread.c,
+ * intercept_sig.c, intercept_closure.c) and the frame the dispatcher builds.
+ *
+ * One intercepted target has one context (struct chook__ictx): a hook in the
+ * core's chain whose replacement is a thunk that jumps to the dispatcher with the
+ * context. The context publishes the current listener set (struct
+ * chook__ichain), an immutable array replaced as a whole on attach/detach
+ * (RCU-style): a call uses the set it loaded at entry from enter to leave.
+ *
+ * Dispatch, per call (intercept.S drives it, intercept.c decides):
+ *   1. The dispatcher saves the argument registers (chook_arch_iregs), reserves
+ *      the per-listener slots (ctx->slot_bytes) and calls chook__icpt_enter.
+ *   2. enter: bypass when the thread is inside a callback or ignored (jump to the
+ *      original); else, inside the thread's "window", load the set, record it as
+ *      in flight on this thread, and for each listener check it is not detached,
+ *      close the window, run its on_enter.
+ *   3. Action: ICPT_JUMP (nothing to do after the call: restore and jump to the
+ *      original, the caller's stack untouched), ICPT_CALL (copy stack_bytes of
+ *      stack arguments, call the original, save its return registers), or
+ *      ICPT_SKIP (an on_enter skipped it).
+ *   4. leave (after CALL or SKIP): on_leave in reverse order for the listeners
+ *      entered, drop the in-flight record, return the saved return registers.
+ */
+#ifndef CHOOK_INTERCEPT_H
+#define CHOOK_INTERCEPT_H
+
+#include "call.h"
+#include "internal.h"
+
+/* What chook__icpt_enter tells the dispatcher. */
+enum chook__icpt_action {
+    CHOOK__ICPT_JUMP = 0, /* restore the registers and jump to frame->next */
+    CHOOK__ICPT_CALL = 1, /* call frame->next, then chook__icpt_leave */
+    CHOOK__ICPT_SKIP = 2, /* do not call; chook__icpt_leave */
+};
+
+#define CHOOK__ICPT_DEFAULT_STACK 64u /* stack argument bytes copied without a signature */
+#define CHOOK__ICPT_MAX_STACK 4096u
+#define CHOOK__ICPT_INFLIGHT 64       /* in-flight calls recorded per thread */
+
+/* Per-listener state of one call, in the dispatcher's frame. */
+struct chook__islot {
+    uint64_t data;     /* chook_call_data() */
+    uint64_t entered;  /* its on_enter step passed: its on_leave is owed */
+};
+
+/* The dispatcher's frame (bottom of it). intercept_frame.h has the offsets the
+ * assembly uses; intercept_frame.c checks them against this. */
+struct chook__iframe {
+    chook_arch_iregs regs;     /* saved by the dispatcher */
+    chook_call call;           /* ret/fret written by the dispatcher after the call */
+    uintptr_t next;            /* set by enter: the original to jump to or call */
+    uint64_t stack_bytes;      /* set by enter: stack arguments to copy for CALL */
+    struct chook__islot *slots; /* set by the dispatcher */
+    uint64_t slot_bytes;       /* set by the dispatcher: bytes at slots */
+    const struct chook__ichain *chain; /* the set this call uses */
+    uint32_t depth;            /* its index in the thread's in-flight records */
+    uint32_t n;                /* listeners of chain this call considers */
+    struct chook__ithread *thread; /* the calling thread's record */
+};
+
+struct chook__ictx;
+
+struct chook_listener {
+    chook_enter_fn on_enter;
+    chook_leave_fn on_leave;
+    void *data;
+    struct chook__ictx *ctx;
+    struct chook__sig *sig;   /* NULL without a signature */
+    uint32_t stack_bytes;     /* copied for the original when on_leave is set */
+    int detached;             /* read by dispatch (relaxed), written once */
+    uint32_t chains;          /* chain snapshots that hold it (registry lock) */
+    uint32_t magic;
+    struct chook_listener *reap_next; /* detached and in no set any more */
+};
+
+#define CHOOK__LISTENER_MAGIC 0x6e74736cu /* "lstn" */
+
+struct chook__ichain {
+    uint32_t n;
+    uint32_t stack_bytes;     /* max over the listeners with on_leave; 0 = none */
+    uint64_t retired;         /* epoch at which it stopped being current; 0 while current */
+    struct chook__ichain *retired_next;
+    chook_listener *l[];
+};
+
+struct chook__ictx {
+    uint64_t slot_bytes;      /* read by the dispatcher: keep first */
+    const struct chook__ichain *chain; /* current set, NULL when none */
+    uintptr_t original;       /* the core hook's original */
+    uintptr_t target;
+    uintptr_t thunk;
+    chook_hook *hook;         /* NULL while not installed */
+    struct chook__ictx *next; /* registry */
+};
+
+/* Per-thread state others must see (detach looks at every thread's). Records
+ * live in chook's own pages and are reused by later threads; a thread finds its
+ * own through a thread-local pointer. What only the thread itself reads (the
+ * re-entrancy count, the ignore switch, the closure ring) is in chook__tls. */
+struct chook__ithread {
+    uint32_t win;             /* > 0 while between loading a listener and committing to its callback */
+    uint32_t depth;           /* in-flight calls (records below, up to CHOOK__ICPT_INFLIGHT) */
+    int owner;                /* tid of the owning thread, 0 when free */
+    uint32_t pad;
+    struct chook__ithread *next; /* all records, never unlinked */
+    struct {
+        const struct chook__ichain *chain;
+        uintptr_t frame;
+    } inflight[CHOOK__ICPT_INFLIGHT];
+};
+
+/* intercept_thread.c */
+extern __thread struct chook__ithread *chook__ithread_tls
+    __attribute__((tls_model("initial-exec"))) CHOOK_HIDDEN;
+/* Claims a record for the calling thread (lock-free, async-signal-safe); NULL
+ * when none can be had (out of memory). */
+struct chook__ithread *chook__ithread_claim(void);
+/* This thread's record, claimed on first use. */
+static inline struct chook__ithread *chook__ithread_self(void)
+{
+    struct chook__ithread *t = chook__ithread_tls;
+    return CHOOK_LIKELY(t != NULL) ? t : chook__ithread_claim();
+}
+/* The first record of the list of all records (acquire). */
+struct chook__ithread *chook__ithread_first(void);
+/* Makes every other thread's earlier stores visible and orders them before our
+ * later loads (membarrier, or a fallback). */
+void chook__ithread_barrier(void);
+/* Readers must fence after opening a window (no membarrier on this system). */
+extern int chook__icpt_reader_fence;
+
+/* intercept.c, called by the dispatcher */
+int chook__icpt_enter(struct chook__iframe *f);
+void chook__icpt_leave(struct chook__iframe *f);
+
+#endif /* CHOOK_INTERCEPT_H */

@@ -1,0 +1,121 @@
+/*
+ * Closure replacements and typed listeners.
+ *
+ * chook_replace() installs, as the core hook's replacement, a small thunk of its
+ * own that pushes its closure on a per-thread ring and jumps to the user's
+ * replacement; chook_current() pops it. The push is one interrupt-atomic xadd and
+ * the pop reads before it decrements, so any signal handler that runs closures
+ * in between leaves the ring as it found it: each replacement pops exactly what
+ * its own thunk pushed (last in, first out). A replacement pops once, first
+ * thing, so the ring only ever holds closures entered but not yet asked for:
+ * its depth is the nesting of signal handlers, far below its size.
+ *
+ * Typed listeners (CHOOK_TYPED in chook.h) are closure replacements generated
+ * for one signature, whose closure data is a chook_typed.
+ */
+#include "intercept.h"
+
+_Static_assert(CHOOK__CLOSURE_RING == CHOOK_ARCH_CLOSURE_RING, "one ring size");
+
+__thread chook__thread_state chook__tls;
+
+struct closure {
+    chook_closure pub;  /* first: chook_current() returns its address */
+    uintptr_t thunk;
+};
+
+/* A typed listener's record: its closure is the chook_typed itself, so the
+ * generated replacement reaches prolog and epilog without another load. */
+struct typed {
+    chook_typed pub;
+    uintptr_t thunk;
+};
+
+const chook_closure *chook_current(void)
+{
+    return chook__tls.ring_pos ? chook__closure_pop(&chook__tls) : NULL;
+}
+
+/* Writes a closure thunk for `pub` and installs it on pub->target. On failure
+ * nothing is left installed and the thunk memory is given back. */
+static int closure_install(chook_closure *pub, void *replacement, uintptr_t *thunk)
+{
+    uintptr_t target = (uintptr_t)pub->target;
+    *thunk = chook__code_alloc(target, CHOOK_ARCH_ICPT_THUNK_MAX);
+    if (!*thunk) *thunk = chook__code_alloc(0, CHOOK_ARCH_ICPT_THUNK_MAX);
+    uint8_t code[CHOOK_ARCH_ICPT_THUNK_MAX];
+    size_t len = 0;
+    if (*thunk)
+        len = chook_arch_write_closure_thunk(code, *thunk, (uintptr_t)pub,
+                                             chook_arch_tls_offset(&chook__tls.ring_pos),
+                                             chook_arch_tls_offset(&chook__tls.ring[0]),
+                                             (uintptr_t)replacement);
+    int st = len ? chook__code_write(*thunk, code, len)
+                 : chook__fail(CHOOK_ENOMEM, "no code memory for the closure thunk of 0x%lx",
+                               (unsigned long)target);
+    if (st == CHOOK_OK)
+        st = chook_install_ex(pub->target, (void *)*thunk, &pub->original, &pub->hook);
+    if (st != CHOOK_OK && *thunk) {
+        /* Nothing ever jumped to the thunk: it can be reused. */
+        chook__code_free(*thunk, CHOOK_ARCH_ICPT_THUNK_MAX);
+        *thunk = 0;
+    }
+    /* Otherwise the closure and its thunk stay for the life of the process: a
+     * thread may still be between the thunk and chook_current() after the hook
+     * is removed. */
+    return st;
+}
+
+static int check_replace_args(void *target, void *replacement, const void *out)
+{
+    if (!out) return chook__fail(CHOOK_EINVAL, "the handle's address is NULL");
+    if (!target) return chook__fail(CHOOK_EINVAL, "target is NULL");
+    if (!replacement) return chook__fail(CHOOK_EINVAL, "replacement is NULL");
+    if (replacement == target)
+        return chook__fail(CHOOK_ESELF, "replacement 0x%lx is the target itself",
+                           (unsigned long)(uintptr_t)target);
+    return CHOOK_OK;
+}
+
+int chook_replace(void *target, void *replacement, void *data, const chook_closure **out)
+{
+    CHOOK_CHECK(check_replace_args(target, replacement, out));
+    struct closure *c = chook__alloc(sizeof *c);
+    if (!c) return chook__fail(CHOOK_ENOMEM, "out of memory for a closure");
+    c->pub.target = target;
+    c->pub.data = data;
+    int st = closure_install(&c->pub, replacement, &c->thunk);
+    if (st != CHOOK_OK) {
+        chook__free(c, sizeof *c);
+        return st;
+    }
+    *out = &c->pub;
+    return CHOOK_OK;
+}
+
+int chook_typed_attach(void *target, void *replacement, chook_fn prolog, chook_fn epilog,
+                       void *data, chook_typed **out)
+{
+    CHOOK_CHECK(check_replace_args(target, replacement, out));
+    if (!prolog && !epilog)
+        return chook__fail(CHOOK_EINVAL, "a typed listener needs a prolog or an epilog");
+    struct typed *t = chook__alloc(sizeof *t);
+    if (!t) return chook__fail(CHOOK_ENOMEM, "out of memory for a typed listener");
+    t->pub.closure.target = target;
+    t->pub.closure.data = data;
+    t->pub.prolog = prolog;
+    t->pub.epilog = epilog;
+    int st = closure_install(&t->pub.closure, replacement, &t->thunk);
+    if (st != CHOOK_OK) {
+        chook__free(t, sizeof *t);
+        return st;
+    }
+    *out = &t->pub;
+    return CHOOK_OK;
+}
+
+int chook_typed_detach(chook_typed *typed)
+{
+    if (!typed) return chook__fail(CHOOK_EINVAL, "typed listener is NULL");
+    return chook_remove(typed->closure.hook);
+}

@@ -1,0 +1,278 @@
+/*
+ * Function-pointer slots: a field of a C ops struct, a C++ vtable slot (every
+ * object of the class), or one object's own vtable (a private copy of its class's
+ * vtable with the object's vptr switched to it).
+ *
+ * Every pointer is replaced with one atomic compare-and-swap (dataslot.c), so a
+ * concurrent virtual call uses the old or the new function. Hooks on one slot
+ * chain (the newest's original is the previous replacement) and are removed
+ * newest first.
+ *
+ * C++ layout (Itanium ABI): an object starts with its vptr, which points at the
+ * first virtual function slot of its class's vtable; the vtable symbol (_ZTV...)
+ * begins before that with the offset-to-top and typeinfo words (and virtual base
+ * offsets), which a private copy must keep so dynamic_cast and typeid still work.
+ */
+#include <elf.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+#include "symbols.h"
+
+#define VTABLE_SCAN_MAX 512      /* slots examined when the vtable's size is unknown */
+#define VTABLE_INDEX_MAX 65536   /* no class has more virtual functions */
+
+/* A private vtable given to one object. Never freed: another thread may still be
+ * in a virtual call that loaded the object's vptr before it was switched back. */
+typedef struct objcopy {
+    void **object;          /* where the object's vptr lives */
+    void *orig_vptr;        /* the class's vptr */
+    void **copy_vptr;       /* the object's vptr while hooked */
+    void *mem;              /* the copy: chook__alloc'ed, `bytes` long */
+    size_t bytes;
+    int users;              /* live hooks using this copy */
+    struct objcopy *next;
+} objcopy;
+
+struct chook_slot_hook {
+    void **slot;
+    void *replacement;
+    void *saved;            /* what the slot held before */
+    objcopy *copy;          /* for a per-object hook */
+    struct chook_slot_hook *next; /* newest first */
+};
+
+static chook__mutex slots_lock;
+static struct chook_slot_hook *hooks;
+static objcopy *copies;
+
+static int is_code(const void *p)
+{
+    chook__region r;
+    return chook__maps_find((uintptr_t)p, &r) == CHOOK_OK && (r.prot & PROT_EXEC);
+}
+
+static int is_readable(uintptr_t a, size_t len)
+{
+    chook__region r;
+    return chook__maps_find(a, &r) == CHOOK_OK && (r.prot & PROT_READ) && a + len <= r.end;
+}
+
+/* ---- the generic slot ------------------------------------------------------------- */
+
+static int install_locked(void **slot, void *replacement, void **original, objcopy *copy,
+                          chook_slot_hook **handle)
+{
+    for (struct chook_slot_hook *h = hooks; h; h = h->next)
+        if (h->slot == slot && h->replacement == replacement)
+            return chook__fail(CHOOK_EEXIST, "slot %p is already hooked by %p", (void *)slot,
+                               replacement);
+    void *cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (cur == replacement)
+        return chook__fail(CHOOK_ESELF, "slot %p already holds the replacement %p",
+                           (void *)slot, replacement);
+    struct chook_slot_hook *h = chook__alloc(sizeof(*h));
+    if (!h) return chook__fail(CHOOK_ENOMEM, "out of memory for a slot hook");
+    h->slot = slot;
+    h->replacement = replacement;
+    h->saved = cur;
+    h->copy = copy;
+    if (original) __atomic_store_n(original, cur, __ATOMIC_RELEASE);
+    int status = chook__slot_swap(slot, cur, replacement);
+    if (status != CHOOK_OK) {
+        chook__free(h, sizeof(*h));
+        return status;
+    }
+    h->next = hooks;
+    hooks = h;
+    if (handle) *handle = h;
+    return CHOOK_OK;
+}
+
+int chook_slot_install(void **slot, void *replacement, void **original,
+                       chook_slot_hook **handle)
+{
+    if (!slot || !replacement)
+        return chook__fail(CHOOK_EINVAL, "chook_slot_install: %s is NULL",
+                           !slot ? "slot" : "replacement");
+    CHOOK_CHECK(chook__slot_check(slot));
+    chook__mutex_lock(&slots_lock);
+    int status = install_locked(slot, replacement, original, NULL, handle);
+    chook__mutex_unlock(&slots_lock);
+    return status;
+}
+
+/* ---- C++ vtables -------------------------------------------------------------------- */
+
+/* The vtable symbol (_ZTV...) that holds vptr: [*start, *end). */
+static int vtable_symbol(uintptr_t vptr, uintptr_t *start, uintptr_t *end)
+{
+    chook__module *m = chook__module_at(vptr);
+    int found = 0;
+    if (m && chook__module_parse(m) == CHOOK_OK) {
+        uint64_t v = vptr - m->base;
+        for (size_t i = 0; i < m->tab.n && !found; i++) {
+            const chook__sym *s = &m->tab.syms[i];
+            if (s->type == STT_OBJECT && s->value < v && v < s->value + s->size) {
+                *start = m->base + s->value;
+                *end = *start + s->size;
+                found = 1;
+            }
+        }
+    }
+    chook__module_unref(m);
+    return found;
+}
+
+/* Checks object and index and gives the object's vptr. */
+static int check_vtable(void *object, size_t index, void ***vptr_out, uintptr_t *vt_start,
+                        uintptr_t *vt_end)
+{
+    if (!object) return chook__fail(CHOOK_EINVAL, "object is NULL");
+    if (index >= VTABLE_INDEX_MAX)
+        return chook__fail(CHOOK_EINVAL, "slot %zu is not a plausible vtable index", index);
+    if (!is_readable((uintptr_t)object, sizeof(void *)))
+        return chook__fail(CHOOK_EUNMAPPED, "object %p is not readable memory", object);
+    void **vptr = __atomic_load_n((void ***)object, __ATOMIC_ACQUIRE);
+    if ((uintptr_t)vptr % sizeof(void *) != 0 ||
+        !is_readable((uintptr_t)vptr, (index + 1) * sizeof(void *)))
+        return chook__fail(CHOOK_EINVAL, "object %p has no vtable: its first word %p does not "
+                           "point at %zu readable slots", object, (void *)vptr, index + 1);
+    *vt_start = *vt_end = 0;
+    if (vtable_symbol((uintptr_t)vptr, vt_start, vt_end) &&
+        (uintptr_t)(vptr + index + 1) > *vt_end)
+        return chook__fail(CHOOK_EINVAL, "slot %zu is past the end of the vtable of object %p "
+                           "(%zu slots)", index, object,
+                           (size_t)((*vt_end - (uintptr_t)vptr) / sizeof(void *)));
+    if (!is_code(vptr[index]))
+        return chook__fail(CHOOK_EINVAL, "slot %zu of the vtable of object %p holds %p, which "
+                           "is not code", index, object, vptr[index]);
+    *vptr_out = vptr;
+    return CHOOK_OK;
+}
+
+int chook_vtable_install(void *object, size_t index, void *replacement, void **original,
+                         chook_slot_hook **handle)
+{
+    if (!replacement) return chook__fail(CHOOK_EINVAL, "chook_vtable_install: replacement is NULL");
+    void **vptr;
+    uintptr_t s, e;
+    CHOOK_CHECK(check_vtable(object, index, &vptr, &s, &e));
+    chook__mutex_lock(&slots_lock);
+    /* An object with a private vtable: the class's slot is in the original. */
+    for (objcopy *c = copies; c; c = c->next)
+        if (c->copy_vptr == vptr) vptr = c->orig_vptr;
+    int status = install_locked(&vptr[index], replacement, original, NULL, handle);
+    chook__mutex_unlock(&slots_lock);
+    return status;
+}
+
+/* The extent of the vtable to copy when its symbol is unknown: the two words
+ * before the vptr and every consecutive slot that points at code. */
+static void guess_extent(void **vptr, size_t index, uintptr_t *start, uintptr_t *end)
+{
+    size_t n = 0;
+    while (n < VTABLE_SCAN_MAX && is_readable((uintptr_t)(vptr + n), sizeof(void *)) &&
+           is_code(vptr[n]))
+        n++;
+    if (n < index + 1) n = index + 1;
+    *start = (uintptr_t)(vptr - 2);
+    *end = (uintptr_t)(vptr + n);
+}
+
+static objcopy *make_copy(void **object, void **vptr, uintptr_t start, uintptr_t end)
+{
+    size_t bytes = end - start;
+    objcopy *c = chook__alloc(sizeof(*c));
+    void **mem = chook__alloc(bytes);
+    if (!c || !mem) {
+        chook__free(c, sizeof(*c));
+        chook__free(mem, bytes);
+        return NULL;
+    }
+    chook__memcpy(mem, (const void *)start, bytes);
+    c->mem = mem;
+    c->bytes = bytes;
+    c->object = object;
+    c->orig_vptr = vptr;
+    c->copy_vptr = (void **)((uintptr_t)mem + ((uintptr_t)vptr - start));
+    return c;
+}
+
+int chook_object_install(void *object, size_t index, void *replacement, void **original,
+                         chook_slot_hook **handle)
+{
+    if (!replacement) return chook__fail(CHOOK_EINVAL, "chook_object_install: replacement is NULL");
+    void **vptr;
+    uintptr_t s, e;
+    CHOOK_CHECK(check_vtable(object, index, &vptr, &s, &e));
+    chook__mutex_lock(&slots_lock);
+    objcopy *c = NULL;
+    for (objcopy *i = copies; i; i = i->next)
+        if (i->object == (void **)object && i->copy_vptr == vptr && i->users > 0) c = i;
+    int status = CHOOK_OK, fresh = 0;
+    if (!c) {
+        if (!s) guess_extent(vptr, index, &s, &e);
+        c = make_copy((void **)object, vptr, s, e);
+        if (!c) status = chook__fail(CHOOK_ENOMEM, "out of memory for a private vtable");
+        fresh = 1;
+    }
+    if (status == CHOOK_OK)
+        status = install_locked(&c->copy_vptr[index], replacement, original, c, handle);
+    if (status == CHOOK_OK && fresh) {
+        /* Switch the object last: its private vtable is complete by now. */
+        status = chook__slot_swap((void **)object, vptr, c->copy_vptr);
+        if (status == CHOOK_OK) {
+            c->next = copies;
+            copies = c;
+        } else {
+            struct chook_slot_hook *h = hooks;
+            hooks = h->next;
+            chook__free(h, sizeof(*h));
+            if (handle) *handle = NULL;
+        }
+    }
+    if (status != CHOOK_OK && fresh && c) {
+        /* Never reachable: the object was not switched to it. */
+        chook__free(c->mem, c->bytes);
+        chook__free(c, sizeof(*c));
+    }
+    if (status == CHOOK_OK) c->users++;
+    chook__mutex_unlock(&slots_lock);
+    return status;
+}
+
+int chook_slot_remove(chook_slot_hook *handle)
+{
+    if (!handle) return chook__fail(CHOOK_EINVAL, "chook_slot_remove: handle is NULL");
+    chook__mutex_lock(&slots_lock);
+    struct chook_slot_hook **pp = &hooks;
+    while (*pp && *pp != handle) pp = &(*pp)->next;
+    if (!*pp) {
+        chook__mutex_unlock(&slots_lock);
+        return chook__fail(CHOOK_ENOTHOOKED, "slot hook %p is not installed", (void *)handle);
+    }
+    struct chook_slot_hook *h = handle;
+    int status = CHOOK_OK;
+    for (struct chook_slot_hook *n = hooks; n != h && status == CHOOK_OK; n = n->next)
+        if (n->slot == h->slot)
+            status = chook__fail(CHOOK_EBUSY, "a newer hook (to %p) is installed on slot %p; "
+                                 "remove it first", n->replacement, (void *)h->slot);
+    objcopy *c = h->copy;
+    if (status == CHOOK_OK && c && c->users == 1 &&
+        __atomic_load_n(c->object, __ATOMIC_ACQUIRE) != c->copy_vptr)
+        status = chook__fail(CHOOK_EPATCH, "the vptr of object %p no longer points at its "
+                             "private vtable (was the object destroyed?)", (void *)c->object);
+    if (status == CHOOK_OK) status = chook__slot_swap(h->slot, h->replacement, h->saved);
+    if (status == CHOOK_OK && c && c->users == 1) {
+        status = chook__slot_swap(c->object, c->copy_vptr, c->orig_vptr);
+        if (status != CHOOK_OK) chook__slot_swap(h->slot, h->saved, h->replacement);
+    }
+    if (status == CHOOK_OK && c) c->users--;
+    if (status == CHOOK_OK) {
+        *pp = h->next;
+        chook__free(h, sizeof(*h));
+    }
+    chook__mutex_unlock(&slots_lock);
+    return status;
+}
