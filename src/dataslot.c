@@ -48,7 +48,7 @@ static int check(void **slot, chook__region *r)
 
 int chook__slot_check(void **slot)
 {
-    chook__region r;
+    chook__region r = { 0 };
     return check(slot, &r);
 }
 
