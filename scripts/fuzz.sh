@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target of tests/fuzz/ for the given number of seconds each.
 # Usage: scripts/fuzz.sh BUILD_DIR SECONDS
-set -eu
+set -euo pipefail
 dir=$1; secs=$2
 n=0
 for src in tests/fuzz/*.c; do

@@ -76,7 +76,8 @@ size_t chook_arch_jump_size(enum chook_arch_jump kind);
 /*
  * Decides what to overwrite at code->pc for a jump of `need` bytes.
  * Returns CHOOK_OK, or CHOOK_EDECODE, CHOOK_ETOOSHORT, CHOOK_EUNRELOC with a
- * message in err ("instruction 'xbegin' at +3 cannot be relocated").
+ * message in err ("instruction 'xbegin' at +3 cannot be relocated"), or
+ * CHOOK_EINVAL for NULL arguments or a need of 0 or over CHOOK_ARCH_MAX_PATCH.
  */
 int chook_arch_plan_patch(const chook_arch_code *code, size_t need,
                           chook_arch_plan *plan, char *err, size_t errlen);
@@ -86,7 +87,8 @@ int chook_arch_plan_patch(const chook_arch_code *code, size_t need,
  * instruction relocated (rip-relative operands, direct branches, loop/jrcxz...)
  * and a jump back to pc + skip + patch_len unless plan->ends_function.
  * Returns CHOOK_OK, or CHOOK_EUNRELOC (e.g. a rip-relative operand out of reach of
- * tramp_pc) with a message in err.
+ * tramp_pc) with a message in err, or CHOOK_EINVAL for NULL arguments or a plan
+ * that does not match the code.
  */
 int chook_arch_relocate(const chook_arch_code *code, const chook_arch_plan *plan,
                         uintptr_t tramp_pc, chook_arch_tramp *out,
