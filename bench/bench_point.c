@@ -150,8 +150,8 @@ int main(int argc, char **argv)
     find("bp_hash_jump");
     find("bp_add_jump");
 
-    const long n_hash = 2000000, n_add = 20000000;
-    for (int round = 0; round < 9; round++) {
+    const long n_hash = 1000000, n_add = 10000000;
+    for (int round = 0; round < 7; round++) {
         keep_best(0, PLAIN, time_hash(bp_hash_plain, n_hash));
         keep_best(0, DETACHED, time_hash(bp_hash, n_hash));
         keep_best(0, JUMP, time_hash(bp_hash_jump, n_hash));

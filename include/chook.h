@@ -319,7 +319,9 @@ CHOOK_API int chook_configure(const chook_config *config);
  * Re-entrancy: while a callback runs on a thread, calls it makes to intercepted
  * functions on that thread run without listeners (malloc inside a malloc
  * listener simply calls malloc). chook_ignore_thread() makes a whole thread
- * bypass listeners.
+ * bypass listeners. Callbacks must return normally: no longjmp or C++ exception
+ * out of a callback (it would leave the thread marked as inside a callback, and
+ * detach waiting for it).
  *
  * Signals: the dispatch takes no lock and allocates nothing after a thread's
  * first intercepted call, so a signal handler may call intercepted functions
@@ -399,9 +401,11 @@ typedef struct chook_attach_opts {
  * @param listener  Receives the listener handle (must not be NULL). Owned by
  *                  chook; valid until chook_detach().
  * @return CHOOK_OK; CHOOK_EINVAL (NULL target or listener, both callbacks NULL),
- *         CHOOK_ENOMEM, or any status of chook_install() for the first listener
- *         of a target (the target gets one hook of the core's chain for all its
- *         listeners). On failure nothing is attached.
+ *         CHOOK_ENOMEM, CHOOK_ETXN (first listener of a target while the calling
+ *         thread has a transaction open: its hook cannot wait for the commit), or
+ *         any status of chook_install() for the first listener of a target (the
+ *         target gets one hook of the core's chain for all its listeners). On
+ *         failure nothing is attached.
  *
  * The listener takes effect for calls that start after this returns; calls
  * already in flight do not see it. Listeners and replacements (chook_install)
@@ -432,14 +436,24 @@ CHOOK_API int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave
  *         when it was the last listener of its target, any status of
  *         chook_remove() (the listener is detached anyway).
  *
- * Guarantee: once this returns, no on_enter of this listener starts on any
- * thread. on_leave callbacks still run for calls whose on_enter step had already
- * passed (each entered call is completed); chook_detach_wait() waits for them.
- * When the last listener of a target goes, its hook is removed from the core's
- * chain (the target's bytes are restored when nothing else hooks it).
+ * Guarantee: once this returns, no on_enter of this listener runs or starts on
+ * another thread: detach waits for the enter callbacks (of any listener) that
+ * other threads are running at that moment, which are short by nature. Do not
+ * call it while holding a lock an enter callback may take. On the calling
+ * thread, a call whose enter step is under way (detach called from one of its
+ * callbacks) runs no later on_enter of this listener either. on_leave callbacks
+ * still run for calls whose on_enter step had already passed (each entered call
+ * is completed); chook_detach_wait() waits for those. When the last listener of
+ * a target goes, its hook is removed from the core's chain (the target's bytes
+ * are restored when nothing else hooks it).
+ *
+ * @return Also CHOOK_ETXN when it is the target's last listener and the calling
+ *         thread has a transaction open (nothing is detached).
  *
  * Thread safety: any thread, including from inside a callback (also the
- * listener's own). Not from a signal handler.
+ * listener's own; detaches from callbacks on two threads do not wait for each
+ * other). Not from a signal handler. The handle stays valid (detaching it again
+ * gives CHOOK_ENOTHOOKED) until the next successful chook_detach_wait().
  */
 CHOOK_API int chook_detach(chook_listener *listener);
 
@@ -585,7 +599,7 @@ typedef struct chook_typed {
 /* Per-thread state read inline by the CHOOK_TYPED replacements (internal: use
  * the functions above). ring holds the closures entered but not yet asked for
  * (see chook_current()); busy counts callbacks running on the thread. */
-#define CHOOK__CLOSURE_RING 64
+#define CHOOK__CLOSURE_RING 16
 typedef struct chook__thread_state {
     uint64_t ring_pos;   /* bytes pushed on ring */
     uint32_t busy;       /* callbacks running on this thread */

@@ -151,7 +151,7 @@ void chook_arch_sigreturn(void);
 #define CHOOK_ARCH_ICPT_GP 6   /* integer argument registers (rdi rsi rdx rcx r8 r9) */
 #define CHOOK_ARCH_ICPT_FP 8   /* floating argument registers (xmm0-7) */
 #define CHOOK_ARCH_ICPT_THUNK_MAX 80  /* bytes of the largest thunk below (closure: 69) */
-#define CHOOK_ARCH_CLOSURE_RING 64    /* entries of the per-thread closure ring */
+#define CHOOK_ARCH_CLOSURE_RING 16    /* entries of the per-thread closure ring */
 
 /* The registers the dispatcher saves, in this order (intercept_frame.h has the
  * offsets for the assembly). */

@@ -3,8 +3,9 @@
  *
  * Two engines build one:
  *   - interception (intercept.c): the dispatcher saves the argument registers of
- *     an intercepted function into its stack frame; `gp`, `fp` and `stack` point
- *     into that frame and into the caller's stack arguments;
+ *     an intercepted function into its stack frame, and the context sits in that
+ *     frame with CHOOK__CALL_FRAME set: the accessors find the registers and the
+ *     caller's stack arguments around it (`gp`, `fp`, `stack` are not stored);
  *   - compiled-in hook points (point.c): the point passes its argument values as
  *     arrays; chook__call_init_values() points the context at them, the callbacks
  *     read and write them in place through the public accessors, and the point
@@ -33,6 +34,10 @@
 
 /* chook_call.flags */
 #define CHOOK__CALL_SKIPPED 0x1u  /* an enter callback skipped the original */
+#define CHOOK__CALL_FRAME 0x2u    /* built by the interception dispatcher: gp, fp,
+                                     stack and return_address are not stored (each
+                                     store costs every call); the accessors find
+                                     them in the dispatcher's frame */
 
 /* The largest number of positional arguments a signature may describe, and the
  * largest aggregate ("mN") it may pass by value. */
@@ -79,13 +84,13 @@ struct chook__sig {
 
 struct chook_call {
     /* Arguments: integer-class values (8 bytes each, n_gp of them) and floating
-     * values (fp_stride bytes each, the value in the low 8 bytes, n_fp of them).
-     * For an intercepted function these are the argument registers; for a point,
-     * its argument arrays. */
+     * values (fp_stride bytes each, the value in the low 8 bytes, n_fp of them):
+     * a point's argument arrays. Unset with CHOOK__CALL_FRAME (an intercepted
+     * function: the argument registers saved in the dispatcher's frame). */
     uint64_t *gp;
     uint8_t *fp;
-    /* The stack arguments of an intercepted function (the first one at stack[0]);
-     * NULL for a point, whose arguments are all in gp/fp. */
+    /* NULL for a point, whose arguments are all in gp/fp. (An intercepted
+     * function's stack arguments are found through its frame.) */
     uint64_t *stack;
     uint32_t n_gp;
     uint32_t n_fp;
@@ -106,7 +111,8 @@ struct chook_call {
 
     /* What is being called. */
     void *target;          /* intercepted function, or the point's identity */
-    void *return_address;  /* where the call returns in its caller (NULL for points) */
+    void *return_address;  /* where the call returns (NULL for points; unset with
+                              CHOOK__CALL_FRAME: read from the stack) */
     void *engine;          /* private to the engine that built this context */
 };
 

@@ -4,12 +4,19 @@
  *
  * Concurrency. Attach and detach serialise on one registry lock and publish a new
  * immutable listener set (chain) per change; dispatch takes no lock: it loads the
- * set once per call and keeps it until its leave step. A replaced set is
- * "retired" with the epoch of its retirement and freed once no thread can still
- * use it: no thread is inside a window (so none can newly load it) and no thread
- * records it as in flight. Detach marks the listener first, so a call that loaded
- * an older set still skips it at its per-listener check.
+ * set once per call, inside its thread's "window" (which also covers the enter
+ * callbacks), and a call that owes a leave step records the set as in flight on
+ * its thread before the window closes. A replaced set is "retired" with the
+ * epoch of its retirement and freed once every thread has been seen outside its
+ * window since, and no record names it (see "who still uses a retired set").
+ * Detach marks the listener before publishing, and waits for the windows open
+ * at that moment, so no enter callback that could still see the listener as
+ * attached runs after it returns.
  */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+
 #include "intercept.h"
 
 #define RETIRED_SCAN_SLEEP_NS 100000u /* between checks while waiting */
@@ -34,13 +41,24 @@ static inline void window_open(struct chook__ithread *t)
 static inline void window_close(struct chook__ithread *t)
 {
     barrier();
-    t->win--;
+    /* A signal handler's window nests inside an interrupted one: only the
+     * outermost close counts as "left its window". */
+    if (--t->win == 0) t->wgen++;
 }
 
-int chook__icpt_enter(struct chook__iframe *f)
+/* Is the thread running on its alternate signal stack? There, frame addresses
+ * say nothing about the interrupted stack's calls: none may be dropped. Asked
+ * only when a record looks abandoned, which is rare. */
+static int on_signal_stack(void)
+{
+    stack_t ss;
+    return chook_arch_syscall(SYS_sigaltstack, 0, (long)&ss, 0, 0, 0, 0) == 0 &&
+           (ss.ss_flags & SS_ONSTACK);
+}
+
+uint64_t chook__icpt_enter(struct chook__iframe *f)
 {
     const struct chook__ictx *ctx = (const struct chook__ictx *)(uintptr_t)f->regs.ctx;
-    f->next = ctx->original;
     if (chook__tls.busy | chook__tls.ignore) return CHOOK__ICPT_JUMP;
     struct chook__ithread *t = chook__ithread_self();
     if (CHOOK_UNLIKELY(!t)) return CHOOK__ICPT_JUMP;
@@ -52,54 +70,29 @@ int chook__icpt_enter(struct chook__iframe *f)
         return CHOOK__ICPT_JUMP;
     }
 
-    /* Record the call as in flight on this thread. Records of frames at or below
-     * ours belong to calls that were left by longjmp or an exception: drop them. */
-    uintptr_t here = (uintptr_t)f;
-    uint32_t d = t->depth;
-    while (d > 0 && d <= CHOOK__ICPT_INFLIGHT && t->inflight[d - 1].frame <= here) d--;
-    /* Signal-safe push: a handler's call may run between any two of these
-     * stores. Counting ours first makes it record above ours; if it ran before
-     * our entry was written it may have dropped that index and lowered depth, so
-     * depth is stored again once the entry is in place. (Meanwhile the window
-     * keeps every waiter from trusting the records.) */
-    t->depth = d + 1;
-    barrier();
-    if (d < CHOOK__ICPT_INFLIGHT) {
-        t->inflight[d].chain = c;
-        t->inflight[d].frame = here;
-    }
-    barrier();
-    t->depth = d + 1;
-    f->depth = d;
-    f->chain = c;
-    f->thread = t;
-
-    /* Only what callbacks may read; every store here is paid on each call. The
+    /* Only what callbacks may read that the frame does not already hold. The
      * return registers are left as they are until the original (or a skipping
-     * callback, chook_skip()) sets them; the return address is read from the
-     * stack when asked for. */
+     * callback, chook_skip()) sets them. */
     chook_call *call = &f->call;
-    call->gp = f->regs.gp;
-    call->fp = (uint8_t *)f->regs.fp;
     call->n_gp = CHOOK_ARCH_ICPT_GP;
     call->n_fp = CHOOK_ARCH_ICPT_FP;
     call->fp_stride = sizeof f->regs.fp[0];
-    call->flags = 0;
+    call->flags = CHOOK__CALL_FRAME;
     call->target = (void *)ctx->target;
-    call->return_address = NULL;
 
     /* Listeners beyond the slots the dispatcher reserved were attached after this
      * call started: they do not see it. */
     uint32_t n = c->n, cap = (uint32_t)(f->slot_bytes / sizeof(struct chook__islot));
     if (n > cap) n = cap;
-    struct chook__islot *s = f->slots;
+    struct chook__islot *s = chook__iframe_slots(f);
     int owe_leave = 0, skipped = 0;
     uint32_t i = 0;
+    /* The window stays open through the enter callbacks: a detach waits for them
+     * (see grace()), so once it returns no on_enter of its listener runs on
+     * another thread. Each listener is checked right before its callback. */
     for (; i < n; i++) {
         const chook_listener *l = c->l[i];
-        if (i) window_open(t);
         int live = !__atomic_load_n(&l->detached, __ATOMIC_RELAXED);
-        window_close(t);
         s[i] = (struct chook__islot){ 0, (uint64_t)live };
         if (!live) continue;
         owe_leave |= l->on_leave != NULL;
@@ -112,24 +105,50 @@ int chook__icpt_enter(struct chook__iframe *f)
         barrier();
         chook__tls.busy--;
         if (r == CHOOK_SKIP) {
-            call->flags |= CHOOK__CALL_SKIPPED;
+            call->flags = CHOOK__CALL_FRAME | CHOOK__CALL_SKIPPED;
             skipped = 1;
             i++;
             break;
         }
-        call->flags &= ~CHOOK__CALL_SKIPPED;
+        call->flags = CHOOK__CALL_FRAME;
     }
-    if (n == 0) window_close(t);
-    f->n = i;
+    if (!owe_leave && !skipped) {
+        /* Nothing after the call: the window covered all this call did with
+         * the set. */
+        window_close(t);
+        return CHOOK__ICPT_JUMP;
+    }
 
-    if (skipped) return CHOOK__ICPT_SKIP;
-    if (owe_leave) {
-        f->stack_bytes = c->stack_bytes;
-        return CHOOK__ICPT_CALL;
+    /* The leave step will use the set: record the call as in flight on this
+     * thread before the window closes. Records of frames at or below
+     * ours belong to calls that were left by longjmp or an exception: drop them. */
+    uintptr_t here = (uintptr_t)f;
+    uint32_t d = t->depth;
+    if (CHOOK_UNLIKELY(d > 0 && d <= CHOOK__ICPT_INFLIGHT && t->inflight[d - 1].frame <= here) &&
+        !on_signal_stack())
+        while (d > 0 && t->inflight[d - 1].frame <= here) d--;
+    /* Signal-safe push: a handler's call may run between any two of these
+     * stores. Counting ours first makes it record above ours; if it ran before
+     * our entry was written it may have dropped that index and lowered depth, so
+     * depth is stored again once the entry is in place. A waiter reading the
+     * records meanwhile sees at worst an old entry (it waits longer); it never
+     * needs this one before our window closes (see grace()). */
+    t->depth = d + 1;
+    barrier();
+    if (d < CHOOK__ICPT_INFLIGHT) {
+        t->inflight[d].chain = c;
+        t->inflight[d].frame = here;
     }
     barrier();
-    t->depth = d;
-    return CHOOK__ICPT_JUMP;
+    t->depth = d + 1;
+    f->depth = d;
+    f->chain = c;
+    f->thread = t;
+
+    f->n = i;
+    window_close(t);
+    if (skipped) return CHOOK__ICPT_SKIP;
+    return (uint64_t)c->stack_bytes | CHOOK__ICPT_CALL;
 }
 
 void chook__icpt_leave(struct chook__iframe *f)
@@ -137,10 +156,11 @@ void chook__icpt_leave(struct chook__iframe *f)
     struct chook__ithread *t = f->thread;
     const struct chook__ichain *c = f->chain;
     chook_call *call = &f->call;
+    struct chook__islot *s = chook__iframe_slots(f);
     for (uint32_t i = f->n; i-- > 0;) {
         const chook_listener *l = c->l[i];
-        if (!f->slots[i].entered || !l->on_leave) continue;
-        call->data = &f->slots[i].data;
+        if (!s[i].entered || !l->on_leave) continue;
+        call->data = &s[i].data;
         call->sig = l->sig;
         chook__tls.busy++;
         barrier();
@@ -198,16 +218,18 @@ static void chain_free(struct chook__ichain *c)
     chook__free(c, chain_size(c));
 }
 
-/* Makes `next` the current set of ctx and retires the old one. */
+/* Makes `next` the current set of ctx and retires the old one. The dispatcher
+ * reserves ctx->slot_bytes of per-listener slots on the stack before it loads
+ * the set: they grow before a bigger set is visible and shrink after a smaller
+ * one is, so a call never finds fewer slots than the set it loaded needs, except
+ * for listeners attached after it read the size (they do not see that call). */
 static void chain_publish(struct chook__ictx *ctx, struct chook__ichain *next)
 {
     struct chook__ichain *old = (struct chook__ichain *)ctx->chain;
-    if (next) {
-        uint64_t need = (uint64_t)next->n * sizeof(struct chook__islot);
-        /* Slots grow before the set that needs them is visible. */
-        if (need > ctx->slot_bytes) __atomic_store_n(&ctx->slot_bytes, need, __ATOMIC_RELEASE);
-    }
+    uint64_t need = next ? (uint64_t)next->n * sizeof(struct chook__islot) : 0;
+    if (need > ctx->slot_bytes) __atomic_store_n(&ctx->slot_bytes, need, __ATOMIC_RELEASE);
     __atomic_store_n(&ctx->chain, next, __ATOMIC_RELEASE);
+    if (need < ctx->slot_bytes) __atomic_store_n(&ctx->slot_bytes, need, __ATOMIC_RELEASE);
     if (old) {
         old->retired = __atomic_add_fetch(&epoch, 1, __ATOMIC_SEQ_CST);
         old->retired_next = retired;
@@ -217,77 +239,171 @@ static void chain_publish(struct chook__ictx *ctx, struct chook__ichain *next)
 
 /* ---- who still uses a retired set ---------------------------------------------- */
 
-static int is_retired_by(const struct chook__ichain *c, uint64_t upto)
-{
-    for (const struct chook__ichain *r = retired; r; r = r->retired_next)
-        if (r == c) return r->retired <= upto;
-    return 0;
-}
+/*
+ * Freeing a retired set, in three steps:
+ *   1. It is retired (no longer reachable from its context) at epoch E, under
+ *      the registry lock.
+ *   2. Grace: after a barrier, every other thread is seen outside its window at
+ *      least once (win == 0, or its window generation moved on). From then on no
+ *      thread can pick up a set retired at or before E without recording it:
+ *      windows opened later only load current sets, and a window open before
+ *      recorded what it keeps (calls owing a leave step) before closing.
+ *   3. Under the lock, every thread's in-flight records are read and the sets
+ *      retired at or before E that no record names are freed. Records may change
+ *      meanwhile, but only at or above a thread's live depth and only with
+ *      current sets: a record being written can only add a false "still used".
+ * A thread attaching or detaching from inside an enter callback is not waited
+ * for in step 2 (it would wait for us in turn); the set its call is using is not
+ * recorded, so while one such thread exists nothing is freed.
+ */
 
-/* Does thread t (not the caller) still use a set retired at or before `upto`?
- * When `any_window` is set, an open window counts too (it may be loading one). */
-static int thread_uses(const struct chook__ithread *t, uint64_t upto)
+/* Marks the retired sets that thread t records as in flight (with `who`, unless
+ * already marked); with live_above, only records of frames above that address
+ * count (the caller's own live calls). Pointers are only compared with the
+ * retired list, never followed. */
+static void mark_thread(const struct chook__ithread *t, int who, uintptr_t live_above)
 {
-    if (__atomic_load_n(&t->win, __ATOMIC_RELAXED)) return 1;
     uint32_t d = __atomic_load_n(&t->depth, __ATOMIC_RELAXED);
-    if (d > CHOOK__ICPT_INFLIGHT) return retired != NULL; /* unrecorded calls: assume so */
-    for (uint32_t i = 0; i < d; i++)
-        if (is_retired_by(__atomic_load_n(&t->inflight[i].chain, __ATOMIC_RELAXED), upto))
-            return 1;
-    return 0;
-}
-
-/* The calling thread's own live records (frames above the current stack
- * pointer); a set it uses cannot be waited for. */
-static int self_uses(const struct chook__ithread *t, uint64_t upto)
-{
-    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-    uint32_t d = t->depth < CHOOK__ICPT_INFLIGHT ? t->depth : CHOOK__ICPT_INFLIGHT;
-    for (uint32_t i = 0; i < d; i++)
-        if (t->inflight[i].frame > sp && is_retired_by(t->inflight[i].chain, upto)) return 1;
-    return 0;
-}
-
-/* Frees the retired sets no thread uses any more, when every thread is outside
- * its window. Returns the tid of a thread that blocks it (0 when none does). */
-static int reclaim(uint64_t upto, int *self_blocked)
-{
-    const struct chook__ithread *me = chook__ithread_self();
-    chook__ithread_barrier();
-    *self_blocked = me && self_uses(me, upto);
-    for (const struct chook__ithread *t = chook__ithread_first(); t; t = t->next) {
-        if (t == me || !__atomic_load_n(&t->owner, __ATOMIC_ACQUIRE)) continue;
-        if (thread_uses(t, upto)) return t->owner;
+    if (d > CHOOK__ICPT_INFLIGHT) {
+        /* Calls past the recorded depth: assume they use every set. */
+        for (struct chook__ichain *r = retired; r; r = r->retired_next)
+            if (!r->marked) r->marked = who;
+        return;
     }
-    if (*self_blocked) return 0;
-    struct chook__ichain **pp = &retired;
-    while (*pp) {
-        struct chook__ichain *c = *pp;
-        if (c->retired <= upto) {
-            *pp = c->retired_next;
-            chain_free(c);
-        } else {
-            pp = &c->retired_next;
+    for (uint32_t i = 0; i < d; i++) {
+        if (live_above && __atomic_load_n(&t->inflight[i].frame, __ATOMIC_RELAXED) <= live_above)
+            continue;
+        const struct chook__ichain *c = __atomic_load_n(&t->inflight[i].chain, __ATOMIC_RELAXED);
+        for (struct chook__ichain *r = retired; r; r = r->retired_next)
+            if (r == c) {
+                if (!r->marked) r->marked = who;
+                break;
+            }
+    }
+}
+
+static int holds_detached(const struct chook__ichain *c)
+{
+    for (uint32_t i = 0; i < c->n; i++)
+        if (__atomic_load_n(&c->l[i]->detached, __ATOMIC_RELAXED)) return 1;
+    return 0;
+}
+
+#define MARK_SELF (-1)
+
+/* Step 2 (registry lock not held): waits until every other thread has been seen
+ * outside its window, or until `deadline` (ns, 0 = none). Returns 0, or the tid
+ * of a thread still inside the same window at the deadline. */
+static int grace(uint64_t deadline)
+{
+    const struct chook__ithread *me = chook__ithread_tls;
+    chook__ithread_barrier();
+    for (const struct chook__ithread *t = chook__ithread_first(); t; t = t->next) {
+        if (t == me) continue;
+        uint32_t gen = __atomic_load_n(&t->wgen, __ATOMIC_RELAXED);
+        for (;;) {
+            int owner = __atomic_load_n(&t->owner, __ATOMIC_ACQUIRE);
+            if (!owner || !__atomic_load_n(&t->win, __ATOMIC_RELAXED) ||
+                __atomic_load_n(&t->wgen, __ATOMIC_RELAXED) != gen ||
+                __atomic_load_n(&t->in_registry, __ATOMIC_RELAXED))
+                break;
+            if (deadline && chook__now_ns() >= deadline) return owner;
+            chook__sys_nanosleep_ns(1000);
         }
     }
     return 0;
 }
 
-/* Waits until no other thread is inside a window: afterwards, any thread that
- * loads a listener's state sees what we stored before. */
-static void grace(void)
+/* Step 3 (registry lock held, after a grace that began after epoch `upto`):
+ * frees the sets retired at or before `upto` that no thread uses, and reports
+ * whether one of those that holds a detached listener is still in use — by
+ * another thread (*blocker = its tid) or by the caller's own calls
+ * (*self_blocked). */
+static void reclaim(uint64_t upto, int *blocker, int *self_blocked)
 {
-    const struct chook__ithread *me = chook__ithread_self();
-    chook__ithread_barrier();
+    *blocker = 0;
+    *self_blocked = 0;
+    if (!retired) return;
+    const struct chook__ithread *me = chook__ithread_tls;
+    int frozen = 0;
+    if (me && me->win) {
+        /* Called from an enter callback: this call's set is not recorded. */
+        frozen = 1;
+        for (struct chook__ichain *r = retired; r; r = r->retired_next)
+            if (r->retired <= upto && holds_detached(r)) *self_blocked = 1;
+    }
+    for (struct chook__ichain *r = retired; r; r = r->retired_next) r->marked = 0;
+    if (me && me->owner) mark_thread(me, MARK_SELF, (uintptr_t)__builtin_frame_address(0));
     for (const struct chook__ithread *t = chook__ithread_first(); t; t = t->next) {
-        if (t == me) continue;
-        while (__atomic_load_n(&t->owner, __ATOMIC_ACQUIRE) &&
-               __atomic_load_n(&t->win, __ATOMIC_RELAXED))
-            chook__sys_nanosleep_ns(1000);
+        int owner = __atomic_load_n(&t->owner, __ATOMIC_ACQUIRE);
+        if (t == me || !owner) continue;
+        if (__atomic_load_n(&t->in_registry, __ATOMIC_RELAXED) &&
+            __atomic_load_n(&t->win, __ATOMIC_RELAXED)) {
+            /* Skipped by the grace, inside an enter callback: its call's set is
+             * not recorded. */
+            frozen = 1;
+            if (!*blocker) *blocker = owner;
+        }
+        mark_thread(t, owner, 0);
+    }
+    struct chook__ichain **pp = &retired;
+    while (*pp) {
+        struct chook__ichain *c = *pp;
+        if (c->retired > upto) {
+            pp = &c->retired_next;
+            continue;
+        }
+        if (!c->marked && !frozen) {
+            *pp = c->retired_next;
+            chain_free(c);
+            continue;
+        }
+        if (c->marked && holds_detached(c)) {
+            if (c->marked == MARK_SELF) *self_blocked = 1;
+            else if (!*blocker) *blocker = c->marked;
+        }
+        pp = &c->retired_next;
     }
 }
 
+/* Grace, then reclaim: frees what can be freed of the sets retired up to now.
+ * Called from inside a callback, the thread marks itself so that threads doing
+ * the same from their callbacks do not wait for each other. */
+static void collect(void)
+{
+    uint64_t upto = __atomic_load_n(&epoch, __ATOMIC_SEQ_CST);
+    struct chook__ithread *me = chook__tls.busy ? chook__ithread_tls : NULL;
+    if (me) __atomic_store_n(&me->in_registry, 1, __ATOMIC_SEQ_CST);
+    grace(0);
+    int blocker, self_blocked;
+    chook__mutex_lock(&reg_lock);
+    reclaim(upto, &blocker, &self_blocked);
+    chook__mutex_unlock(&reg_lock);
+    if (me) __atomic_store_n(&me->in_registry, 0, __ATOMIC_RELEASE);
+}
+
+size_t chook__icpt_retired_count(void)
+{
+    size_t n = 0;
+    chook__mutex_lock(&reg_lock);
+    for (const struct chook__ichain *r = retired; r; r = r->retired_next) n++;
+    chook__mutex_unlock(&reg_lock);
+    return n;
+}
+
 /* ---- registry -------------------------------------------------------------------- */
+
+/* The listeners' hook is installed and removed at once, so it cannot be part of
+ * a transaction the calling thread has open (which would apply it later, or
+ * never). There is no query for an open transaction: opening one tells. */
+static int refuse_in_transaction(void)
+{
+    if (chook_transaction_begin() == CHOOK_ETXN)
+        return chook__fail(CHOOK_ETXN, "listeners cannot be attached or detached while this "
+                                       "thread has a transaction open (commit it first)");
+    chook_transaction_abort();
+    return CHOOK_OK;
+}
 
 static struct chook__ictx *ctx_find(uintptr_t target)
 {
@@ -323,6 +439,7 @@ static int ctx_get(uintptr_t target, struct chook__ictx **out)
         contexts = x;
     }
     if (!x->hook) {
+        CHOOK_CHECK(refuse_in_transaction());
         int st = chook_install_ex((void *)target, (void *)x->thunk, (void **)&x->original,
                                   &x->hook);
         if (st != CHOOK_OK) {
@@ -332,6 +449,18 @@ static int ctx_get(uintptr_t target, struct chook__ictx **out)
     }
     *out = x;
     return CHOOK_OK;
+}
+
+/* In a forked child only the forking thread runs: a registry lock held by
+ * another thread of the parent would never be released. */
+static void registry_after_fork_child(void)
+{
+    reg_lock.state = 0;
+}
+
+__attribute__((constructor)) static void registry_init(void)
+{
+    pthread_atfork(NULL, NULL, registry_after_fork_child);
 }
 
 /* ---- public ---------------------------------------------------------------------- */
@@ -373,8 +502,12 @@ int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_lea
     if (st == CHOOK_OK) {
         const struct chook__ichain *cur = ctx->chain;
         uint32_t n = cur ? cur->n : 0;
-        next = chain_new(n + 1);
-        if (!next) st = chook__fail(CHOOK_ENOMEM, "out of memory for a listener set");
+        next = n < CHOOK__ICPT_MAX_LISTENERS ? chain_new(n + 1) : NULL;
+        if (n >= CHOOK__ICPT_MAX_LISTENERS)
+            st = chook__fail(CHOOK_ENOTSUP, "target %p already has %u listeners, the most one "
+                                            "function may have", target, n);
+        else if (!next)
+            st = chook__fail(CHOOK_ENOMEM, "out of memory for a listener set");
         else {
             for (uint32_t i = 0; i < n; i++) next->l[i] = cur->l[i];
             next->l[n] = l;
@@ -388,9 +521,8 @@ int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_lea
         listener_free(l);
         return st;
     }
-    int dummy;
-    reclaim(__atomic_load_n(&epoch, __ATOMIC_SEQ_CST), &dummy);
     chook__mutex_unlock(&reg_lock);
+    collect(); /* frees the replaced set once no thread can use it */
     *listener = l;
     return CHOOK_OK;
 }
@@ -412,6 +544,13 @@ int chook_detach(chook_listener *l)
     struct chook__ictx *ctx = l->ctx;
     const struct chook__ichain *cur = ctx->chain;
     struct chook__ichain *next = NULL;
+    if (cur->n == 1 && ctx->hook) {
+        int st = refuse_in_transaction();
+        if (st != CHOOK_OK) {
+            chook__mutex_unlock(&reg_lock);
+            return st;
+        }
+    }
     if (cur->n > 1) {
         next = chain_new(cur->n - 1);
         if (!next) {
@@ -434,11 +573,9 @@ int chook_detach(chook_listener *l)
     }
     chook__mutex_unlock(&reg_lock);
 
-    grace();
-    chook__mutex_lock(&reg_lock);
-    int dummy;
-    reclaim(__atomic_load_n(&epoch, __ATOMIC_SEQ_CST), &dummy);
-    chook__mutex_unlock(&reg_lock);
+    /* The grace is what makes the guarantee: once it is over, no other thread
+     * runs an enter callback that could still see the listener as attached. */
+    collect();
     return st;
 }
 
@@ -446,27 +583,36 @@ int chook_detach_wait(unsigned timeout_ms)
 {
     uint64_t upto = __atomic_load_n(&epoch, __ATOMIC_SEQ_CST);
     uint64_t deadline = chook__now_ns() + (uint64_t)timeout_ms * 1000000u;
+    struct chook__ithread *me = chook__tls.busy ? chook__ithread_tls : NULL;
+    int st = CHOOK_OK;
+    if (me) __atomic_store_n(&me->in_registry, 1, __ATOMIC_SEQ_CST);
     for (;;) {
-        int self_blocked;
-        chook__mutex_lock(&reg_lock);
-        int tid = reclaim(upto, &self_blocked);
-        chook__mutex_unlock(&reg_lock);
-        if (self_blocked)
-            return chook__fail(CHOOK_EBUSY, "called from inside a callback of a call that "
-                                            "uses a detached listener: it cannot finish first");
+        int tid = grace(deadline), self_blocked = 0;
         if (!tid) {
             chook__mutex_lock(&reg_lock);
-            while (reapable) {
-                chook_listener *l = reapable;
-                reapable = l->reap_next;
-                listener_free(l);
+            reclaim(upto, &tid, &self_blocked);
+            if (!tid && !self_blocked) {
+                while (reapable) {
+                    chook_listener *l = reapable;
+                    reapable = l->reap_next;
+                    listener_free(l);
+                }
             }
             chook__mutex_unlock(&reg_lock);
-            return CHOOK_OK;
         }
-        if (chook__now_ns() >= deadline)
-            return chook__fail(CHOOK_EBUSY, "thread %d still runs or owes a callback of a "
-                                            "detached listener after %u ms", tid, timeout_ms);
+        if (self_blocked) {
+            st = chook__fail(CHOOK_EBUSY, "called from inside a callback of a call that uses "
+                                          "a detached listener: it cannot finish first");
+            break;
+        }
+        if (!tid) break;
+        if (chook__now_ns() >= deadline) {
+            st = chook__fail(CHOOK_EBUSY, "thread %d still runs or owes a callback of a "
+                                          "detached listener after %u ms", tid, timeout_ms);
+            break;
+        }
         chook__sys_nanosleep_ns(RETIRED_SCAN_SLEEP_NS);
     }
+    if (me) __atomic_store_n(&me->in_registry, 0, __ATOMIC_RELEASE);
+    return st;
 }

@@ -13,12 +13,12 @@
  *      the per-listener slots (ctx->slot_bytes) and calls chook__icpt_enter.
  *   2. enter: bypass when the thread is inside a callback or ignored (jump to the
  *      original); else, inside the thread's "window", load the set, record it as
- *      in flight on this thread, and for each listener check it is not detached,
- *      close the window, run its on_enter.
+ *      in flight on this thread, and for each listener check it is not detached
+ *      and run its on_enter; then close the window.
  *   3. Action: ICPT_JUMP (nothing to do after the call: restore and jump to the
- *      original, the caller's stack untouched), ICPT_CALL (copy stack_bytes of
- *      stack arguments, call the original, save its return registers), or
- *      ICPT_SKIP (an on_enter skipped it).
+ *      original, the caller's stack untouched), ICPT_CALL (copy the set's
+ *      stack_bytes of stack arguments, call the original, save its return
+ *      registers), or ICPT_SKIP (an on_enter skipped it).
  *   4. leave (after CALL or SKIP): on_leave in reverse order for the listeners
  *      entered, drop the in-flight record, return the saved return registers.
  */
@@ -28,16 +28,21 @@
 #include "call.h"
 #include "internal.h"
 
-/* What chook__icpt_enter tells the dispatcher. */
+/* What chook__icpt_enter tells the dispatcher: an action in the low 4 bits and,
+ * for CHOOK__ICPT_CALL, the bytes of stack arguments to copy (a multiple of 16)
+ * in the others. "The original" is ctx->original. */
 enum chook__icpt_action {
-    CHOOK__ICPT_JUMP = 0, /* restore the registers and jump to frame->next */
-    CHOOK__ICPT_CALL = 1, /* call frame->next, then chook__icpt_leave */
+    CHOOK__ICPT_JUMP = 0, /* restore the registers and jump to the original */
+    CHOOK__ICPT_CALL = 1, /* call the original, then chook__icpt_leave */
     CHOOK__ICPT_SKIP = 2, /* do not call; chook__icpt_leave */
 };
+#define CHOOK__ICPT_ACTION_MASK 15
 
 #define CHOOK__ICPT_DEFAULT_STACK 64u /* stack argument bytes copied without a signature */
 #define CHOOK__ICPT_MAX_STACK 4096u
 #define CHOOK__ICPT_INFLIGHT 64       /* in-flight calls recorded per thread */
+/* Listeners one target may have: each takes 16 bytes of stack in every call. */
+#define CHOOK__ICPT_MAX_LISTENERS 256
 
 /* Per-listener state of one call, in the dispatcher's frame. */
 struct chook__islot {
@@ -46,19 +51,34 @@ struct chook__islot {
 };
 
 /* The dispatcher's frame (bottom of it). intercept_frame.h has the offsets the
- * assembly uses; intercept_frame.c checks them against this. */
+ * assembly uses; intercept_frame.c checks them against this. The per-listener
+ * slots lie right below it (slot_bytes of them), the caller's stack arguments
+ * 16 bytes above its end (past the saved frame pointer and the return address).
+ * Every field is a store paid on each call: keep them few. */
 struct chook__iframe {
     chook_arch_iregs regs;     /* saved by the dispatcher */
     chook_call call;           /* ret/fret written by the dispatcher after the call */
-    uintptr_t next;            /* set by enter: the original to jump to or call */
-    uint64_t stack_bytes;      /* set by enter: stack arguments to copy for CALL */
-    struct chook__islot *slots; /* set by the dispatcher */
-    uint64_t slot_bytes;       /* set by the dispatcher: bytes at slots */
+    uint64_t slot_bytes;       /* set by the dispatcher: bytes of slots below */
     const struct chook__ichain *chain; /* the set this call uses */
     uint32_t depth;            /* its index in the thread's in-flight records */
     uint32_t n;                /* listeners of chain this call considers */
     struct chook__ithread *thread; /* the calling thread's record */
 };
+
+static inline struct chook__islot *chook__iframe_slots(struct chook__iframe *f)
+{
+    return (struct chook__islot *)((uint8_t *)f - f->slot_bytes);
+}
+
+static inline uint64_t *chook__iframe_stack(struct chook__iframe *f)
+{
+    return (uint64_t *)((uint8_t *)(f + 1) + 16);
+}
+
+static inline struct chook__iframe *chook__iframe_of(chook_call *call)
+{
+    return (struct chook__iframe *)((uint8_t *)call - offsetof(struct chook__iframe, call));
+}
 
 struct chook__ictx;
 
@@ -80,15 +100,17 @@ struct chook_listener {
 struct chook__ichain {
     uint32_t n;
     uint32_t stack_bytes;     /* max over the listeners with on_leave; 0 = none */
+    int marked;               /* reclaim: who still uses it (0 none, -1 the caller, else a tid) */
+    uint32_t pad;
     uint64_t retired;         /* epoch at which it stopped being current; 0 while current */
     struct chook__ichain *retired_next;
     chook_listener *l[];
 };
 
 struct chook__ictx {
-    uint64_t slot_bytes;      /* read by the dispatcher: keep first */
+    uint64_t slot_bytes;      /* read by the dispatcher (CTX_SLOT_BYTES) */
     const struct chook__ichain *chain; /* current set, NULL when none */
-    uintptr_t original;       /* the core hook's original */
+    uintptr_t original;       /* the core hook's original (CTX_ORIGINAL) */
     uintptr_t target;
     uintptr_t thunk;
     chook_hook *hook;         /* NULL while not installed */
@@ -100,9 +122,11 @@ struct chook__ictx {
  * own through a thread-local pointer. What only the thread itself reads (the
  * re-entrancy count, the ignore switch, the closure ring) is in chook__tls. */
 struct chook__ithread {
-    uint32_t win;             /* > 0 while between loading a listener and committing to its callback */
+    uint32_t win;             /* > 0 while loading listener state or running enter callbacks */
+    uint32_t wgen;            /* advanced each time the outermost window closes */
     uint32_t depth;           /* in-flight calls (records below, up to CHOOK__ICPT_INFLIGHT) */
     int owner;                /* tid of the owning thread, 0 when free */
+    uint32_t in_registry;     /* detaching from inside a callback: not waited for */
     uint32_t pad;
     struct chook__ithread *next; /* all records, never unlinked */
     struct {
@@ -131,8 +155,11 @@ void chook__ithread_barrier(void);
 /* Readers must fence after opening a window (no membarrier on this system). */
 extern int chook__icpt_reader_fence;
 
+/* intercept.c: retired listener sets not freed yet (for tests) */
+size_t chook__icpt_retired_count(void);
+
 /* intercept.c, called by the dispatcher */
-int chook__icpt_enter(struct chook__iframe *f);
+uint64_t chook__icpt_enter(struct chook__iframe *f);
 void chook__icpt_leave(struct chook__iframe *f);
 
 #endif /* CHOOK_INTERCEPT_H */

@@ -3,12 +3,30 @@
  * context's fields, so they serve intercepted functions and compiled-in hook
  * points alike. All are async-signal-safe and tolerate a NULL call (NULL/0).
  */
-#include "call.h"
-#include "internal.h"
+#include "intercept.h"
+
+/* Where the arguments are: in the context, or (CHOOK__CALL_FRAME) in the
+ * interception dispatcher's frame around it. */
+static uint64_t *gp_of(chook_call *call)
+{
+    return (call->flags & CHOOK__CALL_FRAME) ? chook__iframe_of(call)->regs.gp : call->gp;
+}
+
+static uint8_t *fp_of(chook_call *call)
+{
+    return (call->flags & CHOOK__CALL_FRAME) ? (uint8_t *)chook__iframe_of(call)->regs.fp
+                                             : call->fp;
+}
+
+static uint64_t *stack_of(chook_call *call)
+{
+    return (call->flags & CHOOK__CALL_FRAME) ? chook__iframe_stack(chook__iframe_of(call))
+                                             : call->stack;
+}
 
 static void *fp_slot(chook_call *call, unsigned i)
 {
-    return call->fp + (size_t)i * call->fp_stride;
+    return fp_of(call) + (size_t)i * call->fp_stride;
 }
 
 /* Storage of positional argument `a` of a signature. */
@@ -17,11 +35,13 @@ static void *placed(chook_call *call, unsigned a)
     const struct chook__sig *sig = call->sig;
     switch (sig->arg[a].loc) {
     case CHOOK__LOC_GP:
-        return sig->arg[a].index < call->n_gp ? &call->gp[sig->arg[a].index] : NULL;
+        return sig->arg[a].index < call->n_gp ? &gp_of(call)[sig->arg[a].index] : NULL;
     case CHOOK__LOC_FP:
         return sig->arg[a].index < call->n_fp ? fp_slot(call, sig->arg[a].index) : NULL;
-    case CHOOK__LOC_STACK:
-        return call->stack ? (uint8_t *)call->stack + sig->arg[a].index : NULL;
+    case CHOOK__LOC_STACK: {
+        uint64_t *stack = stack_of(call);
+        return stack ? (uint8_t *)stack + sig->arg[a].index : NULL;
+    }
     }
     return NULL;
 }
@@ -42,18 +62,20 @@ static void *by_sig(chook_call *call, unsigned n, int fp)
     if (!sig->variadic) return NULL;
     unsigned regs = fp ? call->n_fp : call->n_gp;
     unsigned fixed = fp ? sig->n_flt : sig->n_int;
-    if (n < regs) return fp ? fp_slot(call, n) : (void *)&call->gp[n];
-    if (!call->stack) return NULL;
+    if (n < regs) return fp ? fp_slot(call, n) : (void *)&gp_of(call)[n];
+    uint64_t *stack = stack_of(call);
+    if (!stack) return NULL;
     unsigned first = fixed > regs ? fixed : regs; /* first variadic one on the stack */
-    return (uint8_t *)call->stack + sig->stack_used + (size_t)(n - first) * 8;
+    return (uint8_t *)stack + sig->stack_used + (size_t)(n - first) * 8;
 }
 
 uintptr_t *chook_arg(chook_call *call, unsigned n)
 {
     if (!call) return NULL;
     if (call->sig) return by_sig(call, n, 0);
-    if (n < call->n_gp) return &call->gp[n];
-    return call->stack ? &call->stack[n - call->n_gp] : NULL;
+    if (n < call->n_gp) return &gp_of(call)[n];
+    uint64_t *stack = stack_of(call);
+    return stack ? &stack[n - call->n_gp] : NULL;
 }
 
 double *chook_arg_fp(chook_call *call, unsigned n)
@@ -61,8 +83,9 @@ double *chook_arg_fp(chook_call *call, unsigned n)
     if (!call) return NULL;
     if (call->sig) return by_sig(call, n, 1);
     if (n < call->n_fp) return fp_slot(call, n);
-    if (!call->stack) return NULL;
-    return (double *)(void *)((uint8_t *)call->stack + (size_t)(n - call->n_fp) * 8);
+    uint64_t *stack = stack_of(call);
+    if (!stack) return NULL;
+    return (double *)(void *)((uint8_t *)stack + (size_t)(n - call->n_fp) * 8);
 }
 
 void *chook_arg_at(chook_call *call, unsigned pos)
@@ -99,7 +122,7 @@ void *chook_call_target(const chook_call *call) { return call ? call->target : N
 void *chook_call_return_address(const chook_call *call)
 {
     if (!call) return NULL;
-    if (call->return_address || !call->stack) return call->return_address;
     /* An intercepted call: the return address sits just below its stack arguments. */
-    return (void *)call->stack[-1];
+    if (call->flags & CHOOK__CALL_FRAME) return (void *)stack_of((chook_call *)call)[-1];
+    return call->return_address;
 }

@@ -11,7 +11,8 @@
  * its depth is the nesting of signal handlers, far below its size.
  *
  * Typed listeners (CHOOK_TYPED in chook.h) are closure replacements generated
- * for one signature, whose closure data is a chook_typed.
+ * for one signature; a chook_typed starts with its closure, so the generated
+ * replacement reaches its prolog and epilog from chook_current()'s result.
  */
 #include "intercept.h"
 

@@ -23,6 +23,7 @@
 
 #include "intercept.h"
 
+#define MEMBARRIER_CMD_GLOBAL_ (1 << 0)
 #define MEMBARRIER_CMD_PRIVATE_EXPEDITED_ (1 << 3)
 #define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_ (1 << 4)
 #define RECORD_CHUNK (64u * 1024u)
@@ -96,11 +97,24 @@ struct chook__ithread *chook__ithread_claim(void)
     return t;
 }
 
+static long sys_membarrier(int cmd)
+{
+    return chook_arch_syscall(SYS_membarrier, cmd, 0, 0, 0, 0, 0);
+}
+
 void chook__ithread_barrier(void)
 {
-    if (!chook__icpt_reader_fence &&
-        chook_arch_syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_, 0, 0, 0, 0, 0) == 0)
-        return;
+    if (!chook__icpt_reader_fence) {
+        if (sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_) == 0) return;
+        /* Not registered (e.g. in a forked child on an older kernel): register
+         * and retry, then the slower global command. */
+        if (sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_) == 0 &&
+            sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_) == 0)
+            return;
+        if (sys_membarrier(MEMBARRIER_CMD_GLOBAL_) == 0) return;
+        /* No membarrier at all: from now on readers fence themselves. */
+        __atomic_store_n(&chook__icpt_reader_fence, 1, __ATOMIC_SEQ_CST);
+    }
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
@@ -121,9 +135,9 @@ __attribute__((constructor)) static void ithread_init(void)
 {
     exit_key_ok = pthread_key_create(&exit_key, release_record) == 0;
     pthread_atfork(NULL, NULL, after_fork_child);
-    if (chook_arch_syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_, 0, 0, 0,
-                           0, 0) != 0)
-        chook__icpt_reader_fence = 1;
+    /* Registration lets detach use the cheap private expedited barrier; when
+     * it fails, chook__ithread_barrier() falls back at its first use. */
+    sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_);
 }
 
 int chook_ignore_thread(int ignore)

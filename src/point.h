@@ -1,7 +1,8 @@
 /*
  * Compiled-in hook points, chook's side (point.c, point_attach.c,
  * point_generic.c, point_jump.c). The definition-site half lives entirely in
- * include/chook_point.h so that instrumented code never links chook.
+ * include/chook_point.h (and chook_point_impl.h) so that instrumented code
+ * never links chook.
  *
  * How points are found: each module that defines points carries, in a PT_NOTE
  * segment, a note named "chook" whose descriptor gives the bounds of one of its
@@ -54,6 +55,9 @@ void chook__point_describe(struct chook_point *p, const chook__module *m,
  * the caller still owns att. */
 int chook__point_publish(struct chook_point *p, const chook__module *m,
                          struct chook_point_attachment *att);
+
+/* Frees an attachment of either kind (point_generic.c). */
+void chook__point_att_free(struct chook_point_attachment *att);
 
 /* Jump mode (point_jump.c): rewrites every site of p in module m into a jump to
  * its slow path (enable = 1) or back into the no-op (enable = 0), all at once with

@@ -5,7 +5,7 @@
  * An attachment is an immutable chook__alloc'ed record swapped into the point
  * with one atomic store. The instrumented code counts each call that may use an
  * attachment in the point's chook__inflight[epoch & 1] before reading it (see
- * chook_point__acquire() in chook_point.h), so:
+ * chook_point__acquire() in chook_point_impl.h), so:
  *   - a call that read the old attachment was counted before the swap;
  *   - once each of the two counters has been seen at zero after the swap, no
  *     call holds the old attachment any more, and it can be freed.
@@ -32,11 +32,6 @@ typedef struct retired {
 static retired *retired_head;
 static uint64_t retired_seq;
 
-static void free_att(struct chook_point_attachment *att)
-{
-    chook__free(att, sizeof *att);
-}
-
 /* Whether every call that could hold an attachment swapped out of p before now
  * has finished: each counter seen at zero once proves it (see the top comment). */
 static int quiescent(struct chook_point *p)
@@ -52,7 +47,7 @@ static void free_retired(struct chook_point *p, uint64_t upto)
         retired *r = *pp;
         if (r->point == p && r->seq <= upto) {
             *pp = r->next;
-            free_att(r->att);
+            chook__point_att_free(r->att);
             chook__free(r, sizeof *r);
         } else {
             pp = &r->next;
@@ -162,7 +157,7 @@ int chook_point_attach_typed(chook_point *point, const char *signature,
             att->prolog = prolog;
             att->data = data;
             status = chook__point_publish(point, m, att);
-            if (status != CHOOK_OK) free_att(att);
+            if (status != CHOOK_OK) chook__point_att_free(att);
         }
     }
     chook__module_unref(m);

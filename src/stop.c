@@ -15,6 +15,13 @@
  *       |                                         ^ waits for release_word == gen
  *       +--stopper, timeout--> ABANDONED          (late signal: CAS fails, ignored)
  *       +--stopper, thread exited--> GONE
+ *       +--stopper, blocks the signal asleep in the kernel--> UNPARKED
+ *
+ * An UNPARKED thread blocks chook's signal while it sleeps in the kernel, or
+ * sleeps uninterruptibly (state D) and cannot take the signal yet: it is
+ * listed for the core (stop_unparked.h), which writes breakpoint-first and
+ * checks that it did not run meanwhile. Its signal stays pending, like an
+ * ABANDONED thread's, and is ignored whenever it is finally taken.
  *
  * Records live in chunks that are allocated before any thread is parked and never
  * freed or moved, so a handler that runs late (its thread blocked the signal for
@@ -34,6 +41,7 @@
 
 #include "internal.h"
 #include "stop_impl.h"
+#include "stop_unparked.h"
 
 #define REC_CHUNK 64
 #define REC_CHUNKS 1024
@@ -44,7 +52,8 @@
 #define CHECK_EVERY_NS 10000000ull  /* then every 10 ms */
 
 enum phase {
-    PH_IDLE, PH_SIGNALLED, PH_CLAIMED, PH_PARKED, PH_LEFT, PH_ABANDONED, PH_GONE
+    PH_IDLE, PH_SIGNALLED, PH_CLAIMED, PH_PARKED, PH_LEFT, PH_ABANDONED, PH_GONE,
+    PH_UNPARKED
 };
 #define GEN_BITS 29
 #define GEN_MASK ((1u << GEN_BITS) - 1)
@@ -83,6 +92,7 @@ static _Atomic uint32_t departures;
 static _Atomic pid_t stop_pid;
 static int membarrier_state; /* 0 not tried, 1 registered, -1 unavailable */
 static _Atomic int last_signal;
+static _Atomic int stopped;
 
 static struct rec *rec_at(size_t i)
 {
@@ -175,6 +185,44 @@ struct round {
     pid_t error_tid;
 };
 
+/* Accepts a thread that blocks the signal while asleep in the kernel as
+ * UNPARKED (see the top of the file). Returns 1 when it was. No libc. */
+static int accept_unparked(chook__world *w, struct rec *r, const chook__thread_status *st,
+                           int late)
+{
+    uint32_t expect = STATE(w->gen, PH_SIGNALLED);
+    pid_t tid = atomic_load(&r->tid);
+    /* A thread in an uninterruptible sleep (state D: waiting for a vfork child,
+     * for a page from a slow disk) cannot take the signal either until it wakes;
+     * such sleeps are often short, so only one that lasts (`late`) is taken. */
+    int blocks = (st->blocked & CHOOK__SIGBIT(w->sig)) != 0;
+    if (!((late && st->state == 'D') || (blocks && (st->state == 'S' || st->state == 'D'))) ||
+        !chook__unparked_accept(tid))
+        return 0;
+    /* If the thread unblocked and claimed the signal just now, the CAS fails and
+     * it parks; its entry in the unparked list then only makes the core's
+     * "did it run?" check fail the commit, which is safe. */
+    if (!atomic_compare_exchange_strong(&r->state, &expect, STATE(w->gen, PH_UNPARKED)))
+        return 0;
+    chook__stopsig_add_stale(tid, w->sig);
+    return 1;
+}
+
+/* Looks at a thread that has not parked yet: gone (exited, or a zombie main
+ * thread that never will), accepted as unparked, or still awaited. No libc. */
+static void examine_pending(chook__world *w, struct rec *r, int late)
+{
+    uint32_t expect = STATE(w->gen, PH_SIGNALLED);
+    if (atomic_load(&r->state) != expect) return;
+    chook__thread_status st;
+    if (chook__thread_status_read(atomic_load(&r->tid), &st) < 0) return;
+    if (!st.exists || st.state == 'Z' || st.state == 'X') {
+        atomic_compare_exchange_strong(&r->state, &expect, STATE(w->gen, PH_GONE));
+        return;
+    }
+    accept_unparked(w, r, &st, late);
+}
+
 static int signal_one(pid_t tid, void *p)
 {
     struct round *rd = p;
@@ -191,6 +239,16 @@ static int signal_one(pid_t tid, void *p)
     atomic_store_explicit(&r->tid, tid, memory_order_relaxed);
     atomic_store_explicit(&r->ucontext, NULL, memory_order_relaxed);
     atomic_store_explicit(&r->state, STATE(w->gen, PH_SIGNALLED), memory_order_release);
+
+    /* A thread that still holds a signal of an earlier stop pending blocks it:
+     * another instance would only lengthen its queue (the kernel limits it). */
+    if (chook__stopsig_is_stale(tid, w->sig)) {
+        chook__thread_status st;
+        if (chook__thread_status_read(tid, &st) == 0 && st.exists &&
+            (st.pending & st.blocked & CHOOK__SIGBIT(w->sig)) &&
+            accept_unparked(w, r, &st, 0))
+            return 0;
+    }
 
     siginfo_t si;
     chook__memset(&si, 0, sizeof si);
@@ -227,6 +285,7 @@ static struct timespec ns_to_timespec(uint64_t ns)
 static int wait_parked(chook__world *w, uint64_t deadline)
 {
     uint64_t next_check = chook__now_ns() + CHECK_FIRST_NS;
+    int checks = 0;
     for (;;) {
         uint32_t seen = atomic_load(&arrivals);
         size_t pending = 0;
@@ -238,16 +297,8 @@ static int wait_parked(chook__world *w, uint64_t deadline)
         if (!pending) return 0;
         uint64_t now = chook__now_ns();
         if (now >= next_check) {
-            /* A thread that exits before taking the signal never answers; an
-             * exited main thread lingers as a zombie that never will. */
-            for (size_t i = 0; i < w->used; i++) {
-                struct rec *r = rec_at(i);
-                uint32_t expect = STATE(w->gen, PH_SIGNALLED);
-                if (atomic_load(&r->state) == expect &&
-                    !chook__thread_alive(atomic_load(&r->tid)))
-                    atomic_compare_exchange_strong(&r->state, &expect,
-                                                   STATE(w->gen, PH_GONE));
-            }
+            for (size_t i = 0; i < w->used; i++) examine_pending(w, rec_at(i), checks > 0);
+            checks++;
             next_check = chook__now_ns() + CHECK_EVERY_NS;
             continue;
         }
@@ -339,6 +390,7 @@ static int attempt(chook__world *w, unsigned timeout_ms, int *status)
     if (!w->gen) w->gen = (++gen_counter) & GEN_MASK;
     w->used = 0;
     w->parked = 0;
+    chook__unparked_reset();
     struct round rd = { .w = w, .pid = (pid_t)chook__sys_getpid(),
                         .uid = chook_arch_syscall(SYS_getuid, 0, 0, 0, 0, 0, 0) };
     atomic_store(&stop_pid, rd.pid);
@@ -410,6 +462,7 @@ int chook__world_stop(chook__world **out)
     w->self = (pid_t)chook__sys_gettid();
     w->used = w->parked = 0;
     w->sig = 0;
+    chook__unparked_reset();
     chook__stopsig_sweep();
 
     size_t n = 0;
@@ -419,11 +472,14 @@ int chook__world_stop(chook__world **out)
     if (n <= 1) {
         /* Only this thread (threads are only made by threads): nothing to park. */
         *out = w;
+        atomic_store(&stopped, 1);
         return CHOOK_OK;
     }
     int sig;
     CHOOK_CHECK(chook__stopsig_choose(&sig));
     CHOOK_CHECK(reserve(n + n / 2 + 8));
+    if (chook__unparked_reserve(nchunks * REC_CHUNK) != CHOOK_OK)
+        return chook__fail(CHOOK_ENOMEM, "out of memory for the records of %zu threads", n);
     membarrier_register();
     CHOOK_CHECK(chook__stopsig_install(sig, stop_handler));
     w->sig = sig;
@@ -435,14 +491,19 @@ int chook__world_stop(chook__world **out)
         int r = attempt(w, timeout_ms, &status);
         if (r == ATTEMPT_OK) {
             *out = w;
+            atomic_store(&stopped, 1);
             return CHOOK_OK;
         }
         if (r == ATTEMPT_FAILED) break;
         status = reserve(nchunks * REC_CHUNK * 2); /* threads appeared: grow, retry */
+        if (status == CHOOK_OK && chook__unparked_reserve(nchunks * REC_CHUNK) != CHOOK_OK)
+            status = chook__fail(CHOOK_ENOMEM, "out of memory for the records of %zu "
+                                 "threads", nchunks * REC_CHUNK);
         if (status != CHOOK_OK) break;
         status = chook__fail(CHOOK_ETHREADS, "the number of threads kept growing while "
                              "stopping the process");
     }
+    chook__unparked_reset();
     chook__stopsig_release(sig);
     w->sig = 0;
     w->used = w->parked = 0;
@@ -475,6 +536,7 @@ void chook__world_set_pc(chook__world *w, size_t i, uintptr_t pc)
 void chook__world_resume(chook__world *w)
 {
     if (!w) return;
+    atomic_store(&stopped, 0);
     if (w->sig) {
         /* Cores that run this process's threads serialise now. Where the kernel
          * lacks SYNC_CORE, each parked thread's own serialisation in the handler
@@ -491,6 +553,11 @@ void chook__world_resume(chook__world *w)
     }
     w->sig = 0;
     w->used = w->parked = 0;
+}
+
+int chook__world_stopped(void)
+{
+    return atomic_load(&stopped);
 }
 
 int chook__stop_signal(void)
@@ -512,15 +579,42 @@ void chook__commit_unlock(void)
     chook__mutex_unlock(&commit_mutex);
 }
 
-/* fork() waits for a commit in progress, so the child never sees code half
- * written or a world half stopped. */
+/* The other mutexes of chook that fork() must not split, by rank. */
+#define FORK_GUARDS 32
+static struct { chook__mutex *m; int rank; } guards[FORK_GUARDS];
+static _Atomic int nguards;
+
+void chook__fork_guard(chook__mutex *m, int rank)
+{
+    /* Constructors run one at a time, but a library loaded by dlopen() runs its
+     * constructors while other threads may fork: take the commit lock. */
+    chook__mutex_lock(&commit_mutex);
+    int n = atomic_load(&nguards);
+    if (n < FORK_GUARDS) {
+        int i = n;
+        while (i > 0 && guards[i - 1].rank > rank) {
+            guards[i] = guards[i - 1];
+            i--;
+        }
+        guards[i].m = m;
+        guards[i].rank = rank;
+        atomic_store(&nguards, n + 1);
+    }
+    chook__mutex_unlock(&commit_mutex);
+}
+
+/* fork() waits for a commit in progress, and for any other of chook's critical
+ * sections, so the child never sees code half written, a world half stopped or
+ * chook's structures half updated. */
 static void fork_prepare(void)
 {
     chook__mutex_lock(&commit_mutex);
+    for (int i = 0; i < atomic_load(&nguards); i++) chook__mutex_lock(guards[i].m);
 }
 
 static void fork_parent(void)
 {
+    for (int i = atomic_load(&nguards) - 1; i >= 0; i--) chook__mutex_unlock(guards[i].m);
     chook__mutex_unlock(&commit_mutex);
 }
 
@@ -528,10 +622,13 @@ static void fork_parent(void)
  * registration is per process): start clean. */
 static void fork_child(void)
 {
+    for (int i = 0; i < atomic_load(&nguards); i++) guards[i].m->state = 0;
     commit_mutex.state = 0;
+    atomic_store(&stopped, 0);
     membarrier_state = 0;
     world.sig = 0;
     world.used = world.parked = 0;
+    chook__unparked_reset();
     chook__stopsig_after_fork();
 }
 

@@ -8,7 +8,10 @@
  *      signal context. Repeat the enumeration until no new thread appears.
  *   3. A thread that does not park within the timeout fails the commit:
  *      chook__world_stop() releases the others itself and returns CHOOK_ETHREADS;
- *      nothing has been written.
+ *      nothing has been written. A thread that cannot take the signal because it
+ *      blocks it while asleep in the kernel, or sleeps uninterruptibly, is not
+ *      waited for: it is listed as unparked (stop_unparked.h) for the core's
+ *      breakpoint-first write.
  *   4. The core moves the program counter of any parked thread that lies inside
  *      bytes about to be overwritten to the equivalent place (chook__world_pc /
  *      chook__world_set_pc).
@@ -33,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "internal.h"
 
 typedef struct chook__world chook__world;
 
@@ -60,6 +65,19 @@ void chook__world_resume(chook__world *w);
  * with it unlocked. */
 void chook__commit_lock(void);
 void chook__commit_unlock(void);
+
+/* Registers one of chook's own mutexes that fork() must not split (a child that
+ * inherits it held by another thread would deadlock on its first chook call).
+ * The atfork handlers take the commit lock and then every registered mutex in
+ * increasing rank (a mutex taken while another is held needs the higher rank;
+ * none may be held while taking the commit lock), release them in the parent and
+ * reset them in the child. Call it from an ELF
+ * constructor of the file that owns the mutex; up to 32 mutexes. */
+void chook__fork_guard(chook__mutex *m, int rank);
+
+/* 1 between a successful chook__world_stop() and its chook__world_resume() (when
+ * the calling thread must not call libc), else 0. For tests and diagnostics. */
+int chook__world_stopped(void);
 
 /* The signal the last stop used (0 before the first stop that had other threads
  * to park). For tests and diagnostics. */

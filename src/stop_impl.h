@@ -61,6 +61,9 @@ void chook__stopsig_release(int sig);
 /* Notes that thread tid may still receive a stale instance of sig. No libc. */
 void chook__stopsig_add_stale(pid_t tid, int sig);
 
+/* 1 when thread tid may still have a stale instance of sig pending. No libc. */
+int chook__stopsig_is_stale(pid_t tid, int sig);
+
 /* Forgets stale signals that have been delivered or whose thread has gone, and
  * gives back every disposition no longer needed. No libc. */
 void chook__stopsig_sweep(void);

@@ -172,6 +172,13 @@ void chook__stopsig_add_stale(pid_t tid, int sig)
     sigstate.n_stale++;
 }
 
+int chook__stopsig_is_stale(pid_t tid, int sig)
+{
+    for (size_t i = 0; i < sigstate.n_stale; i++)
+        if (sigstate.stale[i].tid == tid && sigstate.stale[i].sig == sig) return 1;
+    return 0;
+}
+
 void chook__stopsig_sweep(void)
 {
     if (!sigstate.n_stale) return;

@@ -27,3 +27,25 @@ endif()
 if(TARGET test_point_threads)
   target_sources(test_point_threads PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/point/jumpwork.c)
 endif()
+
+# The rules the macros enforce at compile time: each file under point/compile/
+# breaks one (named by the file) and must be refused with the expected message;
+# ok_control.c uses the same shapes correctly and must compile.
+set(POINT_COMPILE ${CMAKE_C_COMPILER} -std=gnu11 -Wall -Wextra -Werror -fsyntax-only
+  -I${CMAKE_SOURCE_DIR}/include)
+set(POINT_RULES
+  "enter_argument_of_another_type\;does not have the type the point declares"
+  "enter_void_on_a_value_point\;returns a value: use CHOOK_ENTER"
+  "enter_on_a_void_point\;returns void: use CHOOK_ENTER_VOID"
+  "enter_with_too_few_arguments\;must name every parameter"
+  "attach_prolog_of_another_type\;incompatible-pointer-types|incompatible pointer type"
+  "point_defined_twice\;redefinition")
+foreach(rule ${POINT_RULES})
+  list(GET rule 0 name)
+  list(GET rule 1 expect)
+  add_test(NAME point_rule_${name}
+    COMMAND ${POINT_COMPILE} ${CMAKE_CURRENT_SOURCE_DIR}/point/compile/${name}.c)
+  set_tests_properties(point_rule_${name} PROPERTIES PASS_REGULAR_EXPRESSION "${expect}")
+endforeach()
+add_test(NAME point_rule_ok_control
+  COMMAND ${POINT_COMPILE} ${CMAKE_CURRENT_SOURCE_DIR}/point/compile/ok_control.c)

@@ -63,3 +63,37 @@ Test(cxx, an_exception_unwinds_through_an_intercepted_frame)
     cr_assert_eq(chook_detach(l), CHOOK_OK);
     cr_expect_eq(chook_detach_wait(1000), CHOOK_OK, "%s", chook_last_error());
 }
+
+/* The typed-listener macros compile as C++ too. */
+extern "C" __attribute__((noinline)) int icpt_cxx_twice(int x)
+{
+    int r = x * 2;
+    __asm__ volatile("" : "+r"(r));
+    return r;
+}
+static int (*volatile p_twice)(int) = icpt_cxx_twice;
+
+CHOOK_TYPED(cxx_twice, int, int)
+
+static int twice_prolog(int *x, int *, uint64_t *, void *)
+{
+    *x += 1;
+    return CHOOK_CONTINUE;
+}
+
+static void twice_epilog(int *ret, uint64_t *, void *data)
+{
+    *static_cast<int *>(data) = *ret;
+}
+
+Test(cxx, a_typed_listener_from_cxx)
+{
+    int seen = 0;
+    chook_typed *t;
+    cr_assert_eq(cxx_twice_attach((void *)icpt_cxx_twice, twice_prolog, twice_epilog, &seen, &t),
+                 CHOOK_OK, "%s", chook_last_error());
+    cr_expect_eq(p_twice(20), 42);
+    cr_expect_eq(seen, 42);
+    cr_assert_eq(chook_typed_detach(t), CHOOK_OK);
+    cr_expect_eq(p_twice(20), 40);
+}

@@ -12,9 +12,11 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "chook.h"
+#include "intercept.h"
 
 #define NOINLINE __attribute__((noinline, noclone))
 
@@ -106,6 +108,7 @@ Test(threads, four_threads_call_while_listeners_are_attached_and_detached, .time
     cr_assert_eq(chook_detach(base), CHOOK_OK);
     cr_assert_eq(chook_detach_wait(5000), CHOOK_OK, "%s", chook_last_error());
 
+    cr_expect_eq(chook__icpt_retired_count(), 0, "every replaced listener set was freed");
     cr_expect_eq(atomic_load(&wrong_results), 0);
     cr_expect_gt(atomic_load(&total_calls), 0);
     /* Every enter was paired with its leave, for both listeners. */
@@ -305,4 +308,52 @@ Test(threads, signals_at_random_points_of_dispatch_keep_every_call_paired)
     cr_expect_eq(atomic_load(&p.bad_data) + atomic_load(&p.bad_result), 0);
     cr_assert_eq(chook_detach(l), CHOOK_OK);
     cr_expect_eq(chook_detach_wait(1000), CHOOK_OK, "%s", chook_last_error());
+}
+
+/* ---- the wait is about detached listeners only ---------------------------------------------- */
+
+Test(threads, a_long_call_of_an_attached_listener_does_not_hold_a_wait_for_another_one)
+{
+    struct gate g = { 0 };
+    struct pairing p = { 0 };
+    chook_listener *lb, *lw;
+    cr_assert_eq(chook_attach((void *)blocking, gate_enter, gate_leave, &g, &lb), CHOOK_OK);
+    pthread_t t1;
+    cr_assert_eq(pthread_create(&t1, NULL, call_blocking, &g), 0);
+    while (atomic_load(&g.entered) < 1) usleep(100);
+    /* t1 is inside blocking() with its listener set; changing that set (attach
+     * then detach on it) retires it, but only a detached listener is waited for. */
+    cr_assert_eq(chook_attach((void *)work, pair_enter, pair_leave, &p, &lw), CHOOK_OK);
+    cr_expect_eq(p_work(1), 4);
+    cr_assert_eq(chook_detach(lw), CHOOK_OK);
+    cr_expect_eq(chook_detach_wait(100), CHOOK_OK, "%s", chook_last_error());
+    atomic_store(&g.release, 1);
+    pthread_join(t1, NULL);
+    cr_expect_eq(atomic_load(&g.leaves), 1);
+    cr_assert_eq(chook_detach(lb), CHOOK_OK);
+    cr_expect_eq(chook_detach_wait(1000), CHOOK_OK, "%s", chook_last_error());
+}
+
+/* ---- fork ------------------------------------------------------------------------------------ */
+
+Test(threads, a_forked_child_keeps_intercepting_and_can_change_listeners)
+{
+    struct pairing p = { 0 };
+    chook_listener *l;
+    cr_assert_eq(chook_attach((void *)work, pair_enter, pair_leave, &p, &l), CHOOK_OK);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        int ok = p_work(2) == 7 && atomic_load(&p.enters) == 1 && atomic_load(&p.leaves) == 1;
+        chook_listener *l2;
+        ok = ok && chook_attach((void *)other_work, pair_enter, NULL, &p, &l2) == CHOOK_OK;
+        ok = ok && p_other(1) == 7 && atomic_load(&p.enters) == 2;
+        ok = ok && chook_detach(l2) == CHOOK_OK && chook_detach(l) == CHOOK_OK;
+        ok = ok && chook_detach_wait(1000) == CHOOK_OK;
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+    cr_assert_eq(chook_detach(l), CHOOK_OK);
 }

@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <dlfcn.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -418,6 +419,13 @@ Test(point_find, null_arguments_are_EINVAL)
     cr_assert_eq(chook_point_each(NULL, NULL), CHOOK_EINVAL);
 }
 
+Test(point_find, the_empty_module_name_is_the_main_program)
+{
+    chook_point *p;
+    cr_assert_eq(chook_point_find_in("", "pt_scale", &p), CHOOK_OK, "%s", chook_last_error());
+    cr_assert_eq(p, find("pt_scale"));
+}
+
 Test(point_find, unknown_module_is_ENOMODULE)
 {
     chook_point *p;
@@ -550,19 +558,25 @@ static int negate_prolog(void *data, chook_point_epilog_pt_jump *ep, int *r, int
 Test(point_jump, attaching_rewrites_the_site_and_detaching_restores_it_exactly)
 {
     chook_point *p = find("pt_jump");
-    unsigned char before[64], during[64], after[64];
-    memcpy(before, (const void *)pt_jump, sizeof before);
+    /* The whole function, by its symbol size (the site is somewhere in it). */
+    Dl_info dli;
+    const ElfW(Sym) *sym = NULL;
+    cr_assert(dladdr1((void *)pt_jump, &dli, (void **)&sym, RTLD_DL_SYMENT) && sym);
+    size_t size = sym->st_size;
+    cr_assert(size > 0 && size <= 4096, "size %zu", size);
+    unsigned char before[4096], during[4096], after[4096];
+    memcpy(before, (const void *)pt_jump, size);
     cr_assert_eq(pt_jump(2), 6);
     cr_assert_eq(chook_point_attach_pt_jump(p, negate_prolog, NULL), CHOOK_OK, "%s",
                  chook_last_error());
-    memcpy(during, (const void *)pt_jump, sizeof during);
-    cr_assert_neq(memcmp(before, during, sizeof before), 0, "a site became a jump");
+    memcpy(during, (const void *)pt_jump, size);
+    cr_assert_neq(memcmp(before, during, size), 0, "a site became a jump");
     cr_assert_eq(pt_jump(2), -6);
     cr_assert_eq(chook_point_attach_pt_jump(p, negate_prolog, NULL), CHOOK_OK,
                  "replacing an attachment keeps the jump");
     cr_assert_eq(pt_jump(2), -6);
     cr_assert_eq(chook_point_detach(p), CHOOK_OK, "%s", chook_last_error());
-    memcpy(after, (const void *)pt_jump, sizeof after);
-    cr_assert_eq(memcmp(before, after, sizeof before), 0, "the no-op is back, byte for byte");
+    memcpy(after, (const void *)pt_jump, size);
+    cr_assert_eq(memcmp(before, after, size), 0, "the no-op is back, byte for byte");
     cr_assert_eq(pt_jump(2), 6);
 }

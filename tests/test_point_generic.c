@@ -1,8 +1,9 @@
 /*
  * Generic callbacks on hook points: agents that do not know the signature read
  * and write the arguments and the return value through the call-context
- * accessors of the interception API (chook_arg, chook_arg_fp, chook_retval,
- * chook_retval_fp, chook_skip, chook_call_data, chook_call_target).
+ * accessors of the interception API (chook_arg, chook_arg_fp, chook_arg_at,
+ * chook_retval, chook_retval_fp, chook_skip, chook_call_data, chook_call_target),
+ * with the same conventions (a float is the low 4 bytes of its double slot).
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -31,6 +32,14 @@ __attribute__((noinline)) double pt_ratio(double a, double b)
 {
     CHOOK_ENTER(pt_ratio, a, b);
     CHOOK_RETURN(pt_ratio, a / b);
+}
+
+CHOOK_POINT(pt_half, float, float);
+
+__attribute__((noinline)) float pt_half(float x)
+{
+    CHOOK_ENTER(pt_half, x);
+    CHOOK_RETURN(pt_half, x / 2);
 }
 
 static int hits;
@@ -76,7 +85,7 @@ static int read_args(chook_call *call, void *data)
     s->s = (const char *)*chook_arg(call, 1);
     s->h = (short)*chook_arg(call, 2);
     s->d = *chook_arg_fp(call, 0);
-    s->f = *chook_arg_fp(call, 1);
+    s->f = *(float *)chook_arg_fp(call, 1); /* a float: the low 4 bytes of its slot */
     s->target = chook_call_target(call);
     cr_assert_null(chook_arg(call, 3), "three integer-class arguments, the blob is not one");
     cr_assert_null(chook_arg_fp(call, 2));
@@ -111,7 +120,7 @@ static int write_args(chook_call *call, void *data)
     *chook_arg(call, 1) = (uintptr_t)"wxyz";
     *chook_arg(call, 2) = (uintptr_t)(short)5;
     *chook_arg_fp(call, 0) = 1.5;
-    *chook_arg_fp(call, 1) = 0.5;
+    *(float *)chook_arg_fp(call, 1) = 0.5f;
     return CHOOK_CONTINUE;
 }
 
@@ -120,6 +129,28 @@ Test(point_generic, on_enter_writes_the_arguments)
     chook_point *p = find("pt_mix");
     cr_assert_eq(chook_point_attach_generic(p, write_args, NULL, NULL), CHOOK_OK);
     cr_assert_eq(pt_mix(-3, 2.5, "abc", 0.25f, blob(7), -2), 100 + 15 + 4000 + 50 + 7 + 5);
+    cr_assert_eq(chook_point_detach(p), CHOOK_OK);
+}
+
+static int by_position(chook_call *call, void *data)
+{
+    (void)data;
+    cr_assert_eq(*(int *)chook_arg_at(call, 0), 7, "int at position 0");
+    cr_assert_eq(*(double *)chook_arg_at(call, 1), 2.5, "double at position 1");
+    cr_assert_str_eq(*(const char **)chook_arg_at(call, 2), "abc");
+    cr_assert_eq(*(float *)chook_arg_at(call, 3), 0.25f, "float at position 3");
+    cr_assert_null(chook_arg_at(call, 4), "a structure has no slot");
+    cr_assert_eq(*(short *)chook_arg_at(call, 5), -2);
+    cr_assert_null(chook_arg_at(call, 6), "past the last argument");
+    *(short *)chook_arg_at(call, 5) = 40;
+    return CHOOK_CONTINUE;
+}
+
+Test(point_generic, arguments_by_position_with_chook_arg_at)
+{
+    chook_point *p = find("pt_mix");
+    cr_assert_eq(chook_point_attach_generic(p, by_position, NULL, NULL), CHOOK_OK);
+    cr_assert_eq(pt_mix(7, 2.5, "abc", 0.25f, blob(1), -2), 7 + 25 + 3000 + 25 + 1 + 40);
     cr_assert_eq(chook_point_detach(p), CHOOK_OK);
 }
 
@@ -224,6 +255,30 @@ Test(point_generic, floating_arguments_and_return_value)
     cr_assert_eq(pt_ratio(1, 4), 9.75);
     cr_assert_eq(chook_point_detach(p), CHOOK_OK);
     cr_assert_eq(pt_ratio(1, 4), 0.25);
+}
+
+static void float_plus_one(chook_call *call, void *data)
+{
+    (void)data;
+    float *r = (float *)chook_retval_fp(call);
+    cr_assert_eq(*r, 2.5f, "a float return value: the low 4 bytes");
+    *r += 1;
+}
+
+static int float_arg_times_ten(chook_call *call, void *data)
+{
+    (void)data;
+    *(float *)chook_arg_fp(call, 0) *= 10;
+    return CHOOK_CONTINUE;
+}
+
+Test(point_generic, float_arguments_and_return_value_are_the_low_4_bytes)
+{
+    chook_point *p = find("pt_half");
+    cr_assert_eq(chook_point_attach_generic(p, float_arg_times_ten, float_plus_one, NULL),
+                 CHOOK_OK);
+    cr_assert_eq(pt_half(0.5f), 3.5f, "0.5 * 10 / 2 = 2.5, + 1");
+    cr_assert_eq(chook_point_detach(p), CHOOK_OK);
 }
 
 static int void_leaves;

@@ -157,7 +157,7 @@ Test(point_threads, attach_detach_wait_10000_times_under_4_calling_threads, .tim
     run("pt_work", pt_work, 0);
 }
 
-Test(point_threads, the_same_in_jump_mode, .timeout = 120)
+Test(point_threads, the_same_in_jump_mode, .timeout = 1200) /* long mode: minutes */
 {
     run("pt_work_jump", pt_work_jump, 1);
 }

@@ -83,17 +83,16 @@ chook_arch_icpt_dispatch:
         movaps  %xmm5, F(IF_FP + 80)
         movaps  %xmm6, F(IF_FP + 96)
         movaps  %xmm7, F(IF_FP + 112)
-        leaq    16(%rbp), %rax          /* the caller's first stack argument */
-        movq    %rax, F(IF_CALL_STACK)
-
-        /* Per-listener slots, as many as the context says (16 bytes each). */
+        /* Per-listener slots right below the frame, as many as the context
+         * says (16 bytes each); the C side finds them from slot_bytes. */
         movq    CTX_SLOT_BYTES(%r11), %rax
         subq    %rax, %rsp
-        movq    %rsp, F(IF_SLOTS)
         movq    %rax, F(IF_SLOT_BYTES)
 
         leaq    -IF_SIZE(%rbp), %rdi
-        call    chook__icpt_enter
+        call    chook__icpt_enter       /* rax = action | stack bytes to copy */
+        movq    %rax, %rcx
+        andl    $15, %eax
         cmpl    $1, %eax                /* CHOOK__ICPT_CALL */
         je      .Lcall
         cmpl    $2, %eax                /* CHOOK__ICPT_SKIP */
@@ -102,8 +101,9 @@ chook_arch_icpt_dispatch:
         /* CHOOK__ICPT_JUMP: nothing to do after the call. Restore the (possibly
          * rewritten) arguments, drop the frame and jump: the original returns
          * straight to the caller. */
-        movq    F(IF_NEXT), %r11
         RESTORE_ARGS
+        movq    F(IF_CTX), %r11
+        movq    CTX_ORIGINAL(%r11), %r11
         .cfi_remember_state
         leave                           /* c9               leave                    */
         .cfi_def_cfa %rsp, 8
@@ -112,9 +112,9 @@ chook_arch_icpt_dispatch:
         .cfi_restore_state
 
 .Lcall:
-        /* Copy stack_bytes of the caller's stack arguments below the slots, 16 at
-         * a time, so the original finds them at 8(%rsp) after our call. */
-        movq    F(IF_STACK_BYTES), %rcx
+        /* Copy the caller's stack arguments below the slots, 16 bytes at a time
+         * (rcx: how many), so the original finds them at 8(%rsp) after our call. */
+        andq    $-16, %rcx
         subq    %rcx, %rsp
         xorl    %eax, %eax
         testq   %rcx, %rcx
@@ -125,7 +125,8 @@ chook_arch_icpt_dispatch:
         cmpq    %rcx, %rax
         jb      1b
 2:      RESTORE_ARGS
-        call    *F(IF_NEXT)
+        movq    F(IF_CTX), %r11
+        call    *CTX_ORIGINAL(%r11)
         movq    %rax, F(IF_RET)
         movq    %rdx, F(IF_RET + 8)
         movaps  %xmm0, F(IF_FRET)

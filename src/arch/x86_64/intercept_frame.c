@@ -14,16 +14,13 @@ _Static_assert(offsetof(struct chook__iframe, regs.gp) == IF_GP, "IF_GP");
 _Static_assert(offsetof(struct chook__iframe, regs.extra) == IF_EXTRA, "IF_EXTRA");
 _Static_assert(offsetof(struct chook__iframe, regs.ctx) == IF_CTX, "IF_CTX");
 _Static_assert(offsetof(struct chook__iframe, regs.fp) == IF_FP, "IF_FP");
-_Static_assert(offsetof(struct chook__iframe, call.stack) == IF_CALL_STACK, "IF_CALL_STACK");
 _Static_assert(offsetof(struct chook__iframe, call.ret) == IF_RET, "IF_RET");
 _Static_assert(offsetof(struct chook__iframe, call.fret) == IF_FRET, "IF_FRET");
-_Static_assert(offsetof(struct chook__iframe, next) == IF_NEXT, "IF_NEXT");
-_Static_assert(offsetof(struct chook__iframe, stack_bytes) == IF_STACK_BYTES, "IF_STACK_BYTES");
-_Static_assert(offsetof(struct chook__iframe, slots) == IF_SLOTS, "IF_SLOTS");
 _Static_assert(offsetof(struct chook__iframe, slot_bytes) == IF_SLOT_BYTES, "IF_SLOT_BYTES");
 _Static_assert(sizeof(struct chook__iframe) == IF_SIZE, "IF_SIZE");
 _Static_assert(IF_SIZE % 16 == 0 && IF_FP % 16 == 0 && IF_FRET % 16 == 0, "movaps alignment");
 _Static_assert(offsetof(struct chook__ictx, slot_bytes) == CTX_SLOT_BYTES, "CTX_SLOT_BYTES");
+_Static_assert(offsetof(struct chook__ictx, original) == CTX_ORIGINAL, "CTX_ORIGINAL");
 _Static_assert(sizeof(struct chook__islot) == 16, "slots are 16 bytes");
 
 static void put64(uint8_t *p, uint64_t v)
