@@ -168,11 +168,13 @@ CHOOK_API int chook_install_ex(void *target, void *replacement, void **original,
 CHOOK_API int chook_remove(chook_hook *hook);
 
 /**
- * Removes every hook of `target` and restores its original bytes exactly.
- * Listeners attached with chook_attach() are not affected.
+ * Removes every replacement installed on `target` (by chook_install*,
+ * chook_install_name or closures) and, when nothing else hooks it, restores its
+ * original bytes exactly. Listeners attached with chook_attach() keep running:
+ * detach them with chook_detach().
  *
  * @return CHOOK_OK; CHOOK_EINVAL (NULL), CHOOK_ENOTHOOKED (no replacement installed
- *         there), CHOOK_EPATCH (the patched bytes were changed by someone else:
+ *         there, listeners aside), CHOOK_EPATCH (the patched bytes were changed by someone else:
  *         nothing is written), CHOOK_ETHREADS.
  */
 CHOOK_API int chook_uninstall(void *target);
@@ -403,9 +405,10 @@ typedef struct chook_attach_opts {
  * @return CHOOK_OK; CHOOK_EINVAL (NULL target or listener, both callbacks NULL),
  *         CHOOK_ENOMEM, CHOOK_ETXN (first listener of a target while the calling
  *         thread has a transaction open: its hook cannot wait for the commit), or
- *         any status of chook_install() for the first listener of a target (the
- *         target gets one hook of the core's chain for all its listeners). On
- *         failure nothing is attached.
+ *         CHOOK_ENOTSUP (the target has 256 listeners already: each costs 16
+ *         bytes of stack in every call), or any status of chook_install() for the
+ *         first listener of a target (the target gets one hook of the core's
+ *         chain for all its listeners). On failure nothing is attached.
  *
  * The listener takes effect for calls that start after this returns; calls
  * already in flight do not see it. Listeners and replacements (chook_install)

@@ -164,12 +164,19 @@ static int chain_apply(struct op *op)
         }
         return chook__fail(CHOOK_ENOTHOOKED, "target 0x%lx: that hook is not installed",
                            (unsigned long)s->target);
-    case OP_UNINSTALL:
-        if (!s->next_count)
+    case OP_UNINSTALL: {
+        /* Every replacement goes; chook's own hooks (listeners) stay. */
+        size_t kept = 0, removed = 0;
+        for (size_t i = 0; i < s->next_count; i++) {
+            if (s->next_chain[i]->internal) s->next_chain[kept++] = s->next_chain[i];
+            else removed++;
+        }
+        s->next_count = kept;
+        if (!removed)
             return chook__fail(CHOOK_ENOTHOOKED, "target 0x%lx is not hooked",
                                (unsigned long)s->target);
-        s->next_count = 0;
         return CHOOK_OK;
+    }
     }
     return chook__fail(CHOOK_EINTERNAL, "unknown operation");
 }
@@ -551,6 +558,7 @@ struct install_args {
     uintptr_t target, replacement;
     void **original;
     chook_hook **hook;
+    int internal;
 };
 
 static int queue_install(struct txn *t, void *arg)
@@ -562,6 +570,7 @@ static int queue_install(struct txn *t, void *arg)
     if (!h) return chook__fail(CHOOK_ENOMEM, "out of memory");
     h->replacement = (void *)a->replacement;
     h->original_out = a->original;
+    h->internal = a->internal;
     int st = txn_push(t, (struct op){ OP_INSTALL, s, h });
     if (st != CHOOK_OK) {
         h->state = HOOK_DISCARDED;
@@ -572,7 +581,8 @@ static int queue_install(struct txn *t, void *arg)
     return CHOOK_OK;
 }
 
-int chook_install_ex(void *target, void *replacement, void **original, chook_hook **hook)
+static int install(void *target, void *replacement, void **original, chook_hook **hook,
+                   int internal)
 {
     if (hook) *hook = NULL;
     if (!target) return chook__fail(CHOOK_EINVAL, "target is NULL");
@@ -584,8 +594,20 @@ int chook_install_ex(void *target, void *replacement, void **original, chook_hoo
         if (open_txn) txn_record_failure(open_txn, st);
         return st;
     }
-    struct install_args a = { (uintptr_t)target, (uintptr_t)replacement, original, hook };
+    struct install_args a = { (uintptr_t)target, (uintptr_t)replacement, original, hook,
+                              internal };
     return run_queued(queue_install, &a);
+}
+
+int chook_install_ex(void *target, void *replacement, void **original, chook_hook **hook)
+{
+    return install(target, replacement, original, hook, 0);
+}
+
+int chook__install_internal(void *target, void *replacement, void **original,
+                            chook_hook **hook)
+{
+    return install(target, replacement, original, hook, 1);
 }
 
 int chook_install(void *target, void *replacement, void **original)
@@ -611,10 +633,13 @@ static int queue_uninstall(struct txn *t, void *arg)
 {
     uintptr_t target = (uintptr_t)arg;
     struct site *s = chook__site_find(target);
-    int pending = 0;
-    for (size_t i = 0; s && !s->hooks && !pending && i < t->count; i++)
-        pending = t->ops[i].site == s && t->ops[i].kind == OP_INSTALL;
-    if (!s || (!s->hooks && !pending))
+    int replacements = 0;
+    for (struct chook_hook *h = s ? s->hooks : NULL; h && !replacements; h = h->older)
+        replacements = !h->internal;
+    for (size_t i = 0; s && !replacements && i < t->count; i++)
+        replacements = t->ops[i].site == s && t->ops[i].kind == OP_INSTALL &&
+                       !t->ops[i].hook->internal;
+    if (!s || !replacements)
         return chook__fail(CHOOK_ENOTHOOKED, "target %p is not hooked", (void *)target);
     return txn_push(t, (struct op){ OP_UNINSTALL, s, NULL });
 }

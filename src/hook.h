@@ -33,6 +33,8 @@ struct site;
 struct chook_hook {
     uint32_t magic;
     enum hook_state state;
+    int internal;          /* installed by chook itself (listener dispatch, ...):
+                              chook_uninstall(target) leaves it in place */
     struct site *site;
     void *replacement;
     void **original_out;   /* where to write `original` at commit (may be NULL) */
@@ -88,6 +90,12 @@ int chook__site_bytes_are(const struct site *s, const uint8_t *expect);
 struct chook_hook *chook__hook_new(struct site *s);
 int chook__hook_give_stub(struct chook_hook *h);
 void chook__hook_recycle(struct chook_hook *h);
+/* chook_install_ex for chook's own features (interception's dispatch thunk, the
+ * dynamic linker watch): the hook is removed only through its handle, never by a
+ * user's chook_uninstall(target). */
+int chook__install_internal(void *target, void *replacement, void **original,
+                            chook_hook **hook);
+
 /* Checks an address is mapped and executable; `what` names it in messages. */
 int chook__check_code_address(uintptr_t addr, const char *what);
 

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <sys/syscall.h>
 
+#include "hook.h"
 #include "intercept.h"
 
 #define RETIRED_SCAN_SLEEP_NS 100000u /* between checks while waiting */
@@ -405,6 +406,17 @@ static int refuse_in_transaction(void)
     return CHOOK_OK;
 }
 
+/* Is the listeners' hook of ctx still in the core's chain? Someone may have
+ * removed it behind our back (chook_uninstall() of the target), and the core
+ * reuses removed hook records: a record that is active again for another
+ * replacement is not ours any more. */
+static int ctx_hooked(struct chook__ictx *x)
+{
+    if (x->hook && (!chook_hook_active(x->hook) || x->hook->replacement != (void *)x->thunk))
+        x->hook = NULL;
+    return x->hook != NULL;
+}
+
 static struct chook__ictx *ctx_find(uintptr_t target)
 {
     for (struct chook__ictx *x = contexts; x; x = x->next)
@@ -438,10 +450,10 @@ static int ctx_get(uintptr_t target, struct chook__ictx **out)
         x->next = contexts;
         contexts = x;
     }
-    if (!x->hook) {
+    if (!ctx_hooked(x)) {
         CHOOK_CHECK(refuse_in_transaction());
-        int st = chook_install_ex((void *)target, (void *)x->thunk, (void **)&x->original,
-                                  &x->hook);
+        int st = chook__install_internal((void *)target, (void *)x->thunk,
+                                         (void **)&x->original, &x->hook);
         if (st != CHOOK_OK) {
             x->hook = NULL;
             return st;
@@ -544,7 +556,7 @@ int chook_detach(chook_listener *l)
     struct chook__ictx *ctx = l->ctx;
     const struct chook__ichain *cur = ctx->chain;
     struct chook__ichain *next = NULL;
-    if (cur->n == 1 && ctx->hook) {
+    if (cur->n == 1 && ctx_hooked(ctx)) {
         int st = refuse_in_transaction();
         if (st != CHOOK_OK) {
             chook__mutex_unlock(&reg_lock);
@@ -565,7 +577,7 @@ int chook_detach(chook_listener *l)
     __atomic_store_n(&l->detached, 1, __ATOMIC_SEQ_CST);
     chain_publish(ctx, next);
     int st = CHOOK_OK;
-    if (!next && ctx->hook) {
+    if (!next && ctx_hooked(ctx)) {
         /* The last listener: take the thunk out of the core's chain. Calls already
          * in it find no set and go straight to the original. */
         st = chook_remove(ctx->hook);

@@ -10,7 +10,10 @@
  * destructor); a forked child frees every record but its own.
  *
  * Memory ordering: dispatch opens a "window" (win++) with plain stores and no
- * fence, loads listener state, and closes it. A detacher stores its change and
+ * fence, loads listener state, runs the enter callbacks and closes it (win--;
+ * the window generation wgen advances when the outermost window closes, so a
+ * waiter can tell a thread has left the window it saw). A detacher stores its
+ * change and
  * then runs chook__ithread_barrier(): membarrier(PRIVATE_EXPEDITED) runs a full
  * barrier on every thread of the process, so afterwards either the reader's
  * window is visible to the detacher, or the reader's later loads see the change

@@ -27,6 +27,7 @@
 #include <link.h>
 
 #include "internal.h"
+#include "hook.h"
 #include "symbols.h"
 
 typedef struct applied {
@@ -180,8 +181,8 @@ static int arm(void)
         return chook__fail(CHOOK_ENOSYS, "the dynamic linker publishes no r_debug.r_brk: "
                            "modules loaded later cannot be watched");
     settle_all();
-    int status = chook_install_ex(brk, (void *)on_debug_state, (void **)&pend.debug_orig,
-                                  &pend.debug_hook);
+    int status = chook__install_internal(brk, (void *)on_debug_state,
+                                         (void **)&pend.debug_orig, &pend.debug_hook);
     if (status != CHOOK_OK)
         return chook__fail_context(status, "cannot watch module loading (hooking the dynamic "
                                    "linker's _dl_debug_state at %p): ", brk);

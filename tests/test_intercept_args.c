@@ -12,7 +12,7 @@
 
 #define NOINLINE __attribute__((noinline, noclone))
 
-/* ---- targets --------------------------------------------------------------------- */
+/* ---- targets ---- */
 
 /* Each argument weighted by its position, so any value out of place shows. */
 NOINLINE long ints10(long a0, long a1, long a2, long a3, long a4, long a5, long a6, long a7,
@@ -105,7 +105,7 @@ static long (*volatile p_vsum)(int, ...) = vsum;
 static double (*volatile p_vdsum)(int, ...) = vdsum;
 static int (*volatile p_snprintf)(char *, size_t, const char *, ...) = snprintf;
 
-/* ---- helpers ----------------------------------------------------------------------- */
+/* ---- helpers ---- */
 
 struct seen {
     uintptr_t ints[10];
@@ -119,7 +119,7 @@ static void leave_count(chook_call *call, void *data)
     ((struct seen *)data)->leaves++;
 }
 
-/* ---- every position, integer class ------------------------------------------------ */
+/* ---- every position, integer class ---- */
 
 static int read_and_bump_ints(chook_call *call, void *data)
 {
@@ -162,7 +162,7 @@ Test(args, every_integer_position_is_readable_and_writable_when_called_from_the_
     check_ints10(leave_count);
 }
 
-/* ---- every position, floating class ------------------------------------------------ */
+/* ---- every position, floating class ---- */
 
 static int read_and_bump_dbls(chook_call *call, void *data)
 {
@@ -199,7 +199,7 @@ Test(args, every_floating_position_is_readable_and_writable_when_called_from_the
     check_dbls10(leave_count);
 }
 
-/* ---- signatures --------------------------------------------------------------------- */
+/* ---- signatures ---- */
 
 static int read_spill(chook_call *call, void *data)
 {
@@ -265,7 +265,7 @@ Test(args, mixed_classes_by_position_with_a_signature)
     cr_assert_eq(chook_detach(l), CHOOK_OK);
 }
 
-/* ---- aggregates by value ------------------------------------------------------------- */
+/* ---- aggregates by value ---- */
 
 static int read_big(chook_call *call, void *data)
 {
@@ -327,7 +327,7 @@ Test(args, a_small_aggregate_is_read_by_its_eightbytes)
     cr_assert_eq(chook_detach(l), CHOOK_OK);
 }
 
-/* ---- variadic ------------------------------------------------------------------------ */
+/* ---- variadic ---- */
 
 static int read_variadic(chook_call *call, void *data)
 {
@@ -392,7 +392,7 @@ Test(args, a_libc_printf_family_function_is_intercepted)
     cr_expect_eq(s.leaves, 1);
 }
 
-/* ---- bad signatures ------------------------------------------------------------------ */
+/* ---- bad signatures ---- */
 
 Test(args, a_bad_signature_is_refused_with_its_position)
 {

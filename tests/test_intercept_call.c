@@ -58,7 +58,7 @@ Test(call, accessors_tolerate_a_null_context)
     cr_expect_eq(chook_call_skipped(NULL), 0);
 }
 
-/* ---- per-thread records ----------------------------------------------------------- */
+/* ---- per-thread records ---- */
 
 static void *touch_record(void *arg)
 {

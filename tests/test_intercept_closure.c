@@ -44,7 +44,7 @@ static long (*volatile p_countdown)(long) = countdown;
 static double (*volatile p_lerp)(double, double, float, int *) = lerp;
 static void (*volatile p_store3)(long *, long, double) = store3;
 
-/* ---- closures ---------------------------------------------------------------------- */
+/* ---- closures ---- */
 
 struct tally {
     const char *name;
@@ -160,7 +160,7 @@ Test(closure, bad_input_is_refused)
     cr_expect_eq(p_add(1, 1), 2);
 }
 
-/* ---- typed listeners ------------------------------------------------------------------ */
+/* ---- typed listeners ---- */
 
 CHOOK_TYPED(lerp_t, double, double, double, float, int *)
 CHOOK_TYPED_VOID(store3_t, long *, long, double)

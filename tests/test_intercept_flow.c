@@ -57,7 +57,7 @@ static long (*volatile p_fact)(long) = fact;
 static long (*volatile p_outer)(long) = outer;
 static struct two (*volatile p_make_two)(long, long) = make_two;
 
-/* ---- skip ------------------------------------------------------------------------- */
+/* ---- skip ---- */
 
 static int originals_run;
 NOINLINE long counted(long a)
@@ -106,12 +106,39 @@ Test(flow, skip_returns_the_chosen_value_and_on_leave_still_runs)
     cr_expect_eq(originals_run, 1);
 }
 
-static int tag_a(chook_call *call, void *data) { (void)call; log_put(data, "a"); return CHOOK_CONTINUE; }
-static void tag_A(chook_call *call, void *data) { (void)call; log_put(data, "A"); }
-static int tag_b(chook_call *call, void *data) { (void)call; log_put(data, "b"); return CHOOK_CONTINUE; }
-static void tag_B(chook_call *call, void *data) { (void)call; log_put(data, "B"); }
-static int tag_c(chook_call *call, void *data) { (void)call; log_put(data, "c"); return CHOOK_CONTINUE; }
-static void tag_C(chook_call *call, void *data) { (void)call; log_put(data, "C"); }
+static int tag_a(chook_call *call, void *data)
+{
+    (void)call;
+    log_put(data, "a");
+    return CHOOK_CONTINUE;
+}
+static void tag_A(chook_call *call, void *data)
+{
+    (void)call;
+    log_put(data, "A");
+}
+static int tag_b(chook_call *call, void *data)
+{
+    (void)call;
+    log_put(data, "b");
+    return CHOOK_CONTINUE;
+}
+static void tag_B(chook_call *call, void *data)
+{
+    (void)call;
+    log_put(data, "B");
+}
+static int tag_c(chook_call *call, void *data)
+{
+    (void)call;
+    log_put(data, "c");
+    return CHOOK_CONTINUE;
+}
+static void tag_C(chook_call *call, void *data)
+{
+    (void)call;
+    log_put(data, "C");
+}
 
 Test(flow, enter_runs_in_attach_order_and_leave_in_reverse)
 {
@@ -150,7 +177,7 @@ Test(flow, after_a_skip_later_enters_do_not_run_and_only_entered_listeners_leave
     cr_assert_eq(chook_detach(c), CHOOK_OK);
 }
 
-/* ---- return values ------------------------------------------------------------------ */
+/* ---- return values ---- */
 
 static void double_the_result(chook_call *call, void *data)
 {
@@ -215,7 +242,7 @@ Test(flow, both_integer_return_registers_are_rewritable)
     cr_assert_eq(chook_detach(l), CHOOK_OK);
 }
 
-/* ---- per-call data, nesting, recursion -------------------------------------------------- */
+/* ---- per-call data, nesting, recursion ---- */
 
 struct depth_log {
     long args[16];
@@ -288,7 +315,7 @@ Test(flow, nested_intercepted_calls_are_each_intercepted)
     cr_expect_eq(chook_detach_wait(1000), CHOOK_OK);
 }
 
-/* ---- re-entrancy and ignoring a thread ---------------------------------------------------- */
+/* ---- re-entrancy and ignoring a thread ---- */
 
 static int calls_itself(chook_call *call, void *data)
 {
@@ -338,7 +365,7 @@ Test(flow, an_ignored_thread_runs_functions_unobserved)
     cr_assert_eq(chook_detach(l), CHOOK_OK);
 }
 
-/* ---- attach and detach from callbacks ------------------------------------------------------ */
+/* ---- attach and detach from callbacks ---- */
 
 struct churn {
     chook_listener *self, *other;
@@ -363,7 +390,8 @@ static int churn_enter(chook_call *call, void *data)
     (void)call;
     struct churn *c = data;
     c->enters++;
-    if (!c->other) c->attach_status = chook_attach((void *)add2, other_enter, other_leave, c, &c->other);
+    if (!c->other)
+        c->attach_status = chook_attach((void *)add2, other_enter, other_leave, c, &c->other);
     return CHOOK_CONTINUE;
 }
 
@@ -424,7 +452,25 @@ Test(flow, many_listeners_each_with_their_own_call_data)
     cr_expect_eq(chook_detach_wait(1000), CHOOK_OK, "%s", chook_last_error());
 }
 
-/* ---- with replacements ------------------------------------------------------------------ */
+Test(flow, a_function_takes_at_most_256_listeners)
+{
+    static chook_listener *l[257];
+    struct log g = { "" };
+    for (int n = 0; n < 256; n++)
+        cr_assert_eq(chook_attach((void *)add2, count_enter, NULL, &g, &l[n]), CHOOK_OK,
+                     "listener %d: %s", n, chook_last_error());
+    cr_expect_eq(chook_attach((void *)add2, count_enter, NULL, &g, &l[256]), CHOOK_ENOTSUP);
+    cr_expect(strstr(chook_last_error(), "256") != NULL, "%s", chook_last_error());
+    cr_expect_eq(p_add2(1, 2), 3);
+    cr_expect_eq(g.enters, 256, "every one of them runs");
+    /* A place freed is a place to take. */
+    cr_assert_eq(chook_detach(l[0]), CHOOK_OK);
+    cr_assert_eq(chook_attach((void *)add2, count_enter, NULL, &g, &l[0]), CHOOK_OK);
+    for (int i = 0; i < 256; i++) cr_assert_eq(chook_detach(l[i]), CHOOK_OK);
+    cr_expect_eq(chook_detach_wait(1000), CHOOK_OK, "%s", chook_last_error());
+}
+
+/* ---- with replacements ---- */
 
 static long (*orig_add2)(long, long);
 static long repl_add2(long a, long b) { return orig_add2(a, b) + 10; }
@@ -450,7 +496,7 @@ Test(flow, listeners_and_a_replacement_coexist_on_one_function)
     cr_expect_eq(info.hooked, 0, "nothing hooks the target any more");
 }
 
-/* ---- what a callback can ask ------------------------------------------------------------------ */
+/* ---- what a callback can ask ---- */
 
 struct where {
     void *target, *ret;
@@ -482,7 +528,7 @@ Test(flow, a_callback_knows_the_target_and_the_return_address)
     cr_assert_eq(chook_detach(l), CHOOK_OK);
 }
 
-/* ---- bad input --------------------------------------------------------------------------- */
+/* ---- bad input ---- */
 
 Test(flow, bad_input_is_refused_and_changes_nothing)
 {
@@ -496,7 +542,8 @@ Test(flow, bad_input_is_refused_and_changes_nothing)
     chook_attach_opts o = { .stack_bytes = 1u << 20 };
     cr_expect_eq(chook_attach_ex((void *)add2, count_enter, NULL, NULL, &o, &l), CHOOK_EINVAL);
     static const char data_not_code[64] = { 0 };
-    cr_expect_eq(chook_attach((void *)data_not_code, count_enter, NULL, NULL, &l), CHOOK_ENOTEXEC);
+    cr_expect_eq(chook_attach((void *)data_not_code, count_enter, NULL, NULL, &l),
+                 CHOOK_ENOTEXEC);
     cr_expect_null(l);
     cr_expect_eq(chook_detach(NULL), CHOOK_EINVAL);
     memcpy(after, (void *)add2, sizeof after);
@@ -530,4 +577,29 @@ Test(flow, attaching_inside_an_open_transaction_is_refused)
     cr_expect_eq(chook_detach(l), CHOOK_ETXN, "the last listener's hook cannot go in it");
     cr_assert_eq(chook_transaction_abort(), CHOOK_OK);
     cr_expect_eq(chook_detach(l), CHOOK_OK);
+}
+
+static long add2_plus_100(long a, long b) { return a + b + 100; }
+
+Test(flow, uninstall_of_the_target_removes_replacements_but_not_listeners)
+{
+    struct log g = { "" };
+    chook_listener *a;
+    cr_assert_eq(chook_attach((void *)add2, count_enter, NULL, &g, &a), CHOOK_OK);
+    /* Only listeners: there is no replacement to remove. */
+    cr_assert_eq(chook_uninstall((void *)add2), CHOOK_ENOTHOOKED);
+    g.enters = 0;
+    cr_expect_eq(p_add2(1, 2), 3);
+    cr_expect_eq(g.enters, 1);
+    /* A replacement beside the listener: uninstall takes the replacement only. */
+    cr_assert_eq(chook_install((void *)add2, (void *)add2_plus_100, NULL), CHOOK_OK);
+    g.enters = 0;
+    cr_expect_eq(p_add2(1, 2), 103);
+    cr_assert_eq(chook_uninstall((void *)add2), CHOOK_OK, "%s", chook_last_error());
+    cr_expect_eq(p_add2(1, 2), 3);
+    cr_expect_eq(g.enters, 1, "the listener stopped running");
+    cr_assert_eq(chook_detach(a), CHOOK_OK);
+    chook_probe_info info;
+    cr_assert_eq(chook_probe((void *)add2, &info), CHOOK_OK);
+    cr_expect_eq(info.hooked, 0);
 }

@@ -43,7 +43,7 @@ static int stress_long(void)
     return v && strcmp(v, "long") == 0;
 }
 
-/* ---- 4 threads calling while listeners come and go ----------------------------------------- */
+/* ---- 4 threads calling while listeners come and go ---- */
 
 struct pairing {
     atomic_long enters, leaves, bad_data, bad_result;
@@ -120,7 +120,7 @@ Test(threads, four_threads_call_while_listeners_are_attached_and_detached, .time
     cr_expect_geq(atomic_load(&steady.enters), atomic_load(&total_calls));
 }
 
-/* ---- what detach guarantees ----------------------------------------------------------------- */
+/* ---- what detach guarantees ---- */
 
 struct gate {
     atomic_int entered, release, after_detach, leaves;
@@ -209,7 +209,7 @@ Test(threads, waiting_from_inside_a_callback_of_a_detached_listener_is_refused)
     cr_expect_eq(chook_detach_wait(1000), CHOOK_OK, "%s", chook_last_error());
 }
 
-/* ---- signals ------------------------------------------------------------------------------ */
+/* ---- signals ---- */
 
 struct sigtrace {
     char text[64];
@@ -310,7 +310,7 @@ Test(threads, signals_at_random_points_of_dispatch_keep_every_call_paired)
     cr_expect_eq(chook_detach_wait(1000), CHOOK_OK, "%s", chook_last_error());
 }
 
-/* ---- the wait is about detached listeners only ---------------------------------------------- */
+/* ---- the wait is about detached listeners only ---- */
 
 Test(threads, a_long_call_of_an_attached_listener_does_not_hold_a_wait_for_another_one)
 {
@@ -334,7 +334,7 @@ Test(threads, a_long_call_of_an_attached_listener_does_not_hold_a_wait_for_anoth
     cr_expect_eq(chook_detach_wait(1000), CHOOK_OK, "%s", chook_last_error());
 }
 
-/* ---- fork ------------------------------------------------------------------------------------ */
+/* ---- fork ---- */
 
 Test(threads, a_forked_child_keeps_intercepting_and_can_change_listeners)
 {

@@ -13,7 +13,7 @@
 
 #define NOINLINE __attribute__((noinline, noclone))
 
-/* ---- backtrace ------------------------------------------------------------------- */
+/* ---- backtrace ---- */
 
 static void *frames[32];
 static int n_frames;
@@ -47,7 +47,11 @@ static int frames_name(const char *name)
     return -1;
 }
 
-static int nop_enter(chook_call *call, void *data) { (void)call; (void)data; return CHOOK_CONTINUE; }
+static int nop_enter(chook_call *call, void *data)
+{
+    (void)call, (void)data;
+    return CHOOK_CONTINUE;
+}
 static void nop_leave(chook_call *call, void *data) { (void)call; (void)data; }
 
 static void check_backtrace(chook_enter_fn enter, chook_leave_fn leave)
@@ -74,7 +78,7 @@ Test(unwind, backtrace_from_the_original_shows_the_real_caller_through_the_dispa
     check_backtrace(nop_enter, nop_leave);
 }
 
-/* ---- longjmp ----------------------------------------------------------------------- */
+/* ---- longjmp ---- */
 
 static jmp_buf env;
 
@@ -150,7 +154,7 @@ Test(unwind, the_thread_that_jumped_out_can_wait_for_the_listener_right_away)
     cr_expect_eq(c.leaves, 0);
 }
 
-/* ---- alternate signal stacks ------------------------------------------------------ */
+/* ---- alternate signal stacks ---- */
 
 #include <pthread.h>
 #include <signal.h>

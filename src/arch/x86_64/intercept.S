@@ -25,8 +25,8 @@
  * Registers: the six integer argument registers, rax (al is the number of vector
  * registers a variadic callee receives) and xmm0-7 are saved before any C code
  * runs and restored (possibly rewritten by callbacks) before the original runs.
- * rbx, rbp, r12-r15 are callee-saved by the C functions called. r11 and xmm8 are
- * scratch the ABI does not pass anything in.
+ * rbx, rbp, r12-r15 are callee-saved by the C functions called. r11, xmm8 and
+ * xmm9 are scratch the ABI does not pass anything in.
  */
 #include "intercept_frame.h"
 
@@ -117,13 +117,19 @@ chook_arch_icpt_dispatch:
         andq    $-16, %rcx
         subq    %rcx, %rsp
         xorl    %eax, %eax
-        testq   %rcx, %rcx
-        jz      2f
-1:      movups  16(%rbp,%rax), %xmm8
+        testl   $16, %ecx               /* an odd 16-byte block first */
+        jz      1f
+        movups  16(%rbp), %xmm8
+        movups  %xmm8, (%rsp)
+        movl    $16, %eax
+1:      cmpq    %rcx, %rax              /* then 32 bytes at a time */
+        jae     2f
+        movups  16(%rbp,%rax), %xmm8
+        movups  32(%rbp,%rax), %xmm9
         movups  %xmm8, (%rsp,%rax)
-        addq    $16, %rax
-        cmpq    %rcx, %rax
-        jb      1b
+        movups  %xmm9, 16(%rsp,%rax)
+        addq    $32, %rax
+        jmp     1b
 2:      RESTORE_ARGS
         movq    F(IF_CTX), %r11
         call    *CTX_ORIGINAL(%r11)
