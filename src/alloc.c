@@ -50,20 +50,13 @@ void *chook__alloc(size_t size)
         heap.free[cls] = b->next;
         p = b;
     } else {
-        if (!heap.bump || (size_t)(heap.bump_end - heap.bump) < bytes) {
-            unsigned char *chunk = map_zeroed(ALLOC_CHUNK);
-            if (!chunk) {
-                chook__mutex_unlock(&heap.lock);
-                return NULL;
-            }
-            heap.bump = chunk;
-            heap.bump_end = chunk + ALLOC_CHUNK;
-        }
         /* Blocks are aligned to their size class (chunks are page-aligned and
          * classes are carved in place), at least 16. */
-        heap.bump = (unsigned char *)CHOOK_ALIGN_UP((uintptr_t)heap.bump,
-                                                    bytes < 4096 ? bytes : 4096);
-        if ((size_t)(heap.bump_end - heap.bump) < bytes) {
+        if (heap.bump)
+            heap.bump = (unsigned char *)CHOOK_ALIGN_UP((uintptr_t)heap.bump,
+                                                        bytes < 4096 ? bytes : 4096);
+        if (!heap.bump || heap.bump >= heap.bump_end ||
+            (size_t)(heap.bump_end - heap.bump) < bytes) {
             unsigned char *chunk = map_zeroed(ALLOC_CHUNK);
             if (!chunk) {
                 chook__mutex_unlock(&heap.lock);
