@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "internal.h"
+#include "stop.h"
 
 #define ALLOC_MIN_SHIFT 4   /* 16 bytes */
 #define ALLOC_MAX_SHIFT 12  /* 4 KiB */
@@ -89,4 +90,10 @@ void chook__free(void *p, size_t size)
     b->next = heap.free[cls];
     heap.free[cls] = b;
     chook__mutex_unlock(&heap.lock);
+}
+
+/* fork() must not split this lock (see chook__fork_guard). */
+__attribute__((constructor)) static void alloc_fork_guard(void)
+{
+    chook__fork_guard(&heap.lock, 100);
 }

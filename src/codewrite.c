@@ -13,6 +13,7 @@
 #include <fcntl.h>
 
 #include "internal.h"
+#include "stop.h"
 
 static int mem_fd = -1;
 static long mem_pid;
@@ -82,4 +83,10 @@ long chook__code_read(uintptr_t addr, void *bytes, size_t len)
     if (done == 0 && len)
         return chook__fail(CHOOK_EUNMAPPED, "address 0x%lx is not mapped", (unsigned long)addr);
     return (long)done;
+}
+
+/* fork() must not split this lock (see chook__fork_guard). */
+__attribute__((constructor)) static void codewrite_fork_guard(void)
+{
+    chook__fork_guard(&mem_lock, 40);
 }

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 
 #include "internal.h"
+#include "stop.h"
 #include "symbols.h"
 
 static chook__mutex protect_lock;
@@ -83,4 +84,10 @@ int chook__slot_swap(void **slot, void *expect, void *value)
         return chook__fail(CHOOK_EPATCH, "slot %p holds %p, not the expected %p: changed by "
                            "someone else", (void *)slot, seen, expect);
     return CHOOK_OK;
+}
+
+/* fork() must not split this lock (see chook__fork_guard). */
+__attribute__((constructor)) static void dataslot_fork_guard(void)
+{
+    chook__fork_guard(&protect_lock, 35);
 }

@@ -16,6 +16,7 @@
 #include <link.h>
 
 #include "internal.h"
+#include "stop.h"
 #include "symbols.h"
 
 #define IMPORT_MAX_SLOTS 16
@@ -251,4 +252,10 @@ int chook_import_remove(chook_import *handle)
     chook__module_unref(h->module);
     chook__free(h, sizeof(*h));
     return CHOOK_OK;
+}
+
+/* fork() must not split this lock (see chook__fork_guard). */
+__attribute__((constructor)) static void imports_fork_guard(void)
+{
+    chook__fork_guard(&imports_lock, 5);
 }

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "internal.h"
+#include "stop.h"
 
 static uintptr_t parse_hex(const char **p)
 {
@@ -188,4 +189,10 @@ void chook__maps_invalidate(void)
     snap.taken_ns = 0;
     snap.count = 0;
     chook__mutex_unlock(&snap.lock);
+}
+
+/* fork() must not split this lock (see chook__fork_guard). */
+__attribute__((constructor)) static void maps_fork_guard(void)
+{
+    chook__fork_guard(&snap.lock, 20);
 }

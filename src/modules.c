@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 
 #include "internal.h"
+#include "stop.h"
 #include "symbols.h"
 
 static struct {
@@ -440,4 +441,15 @@ int chook_module_find(const char *name, const chook_module **module)
      * list holds its own. */
     chook__module_unref(m);
     return CHOOK_OK;
+}
+
+/* fork() must not split this lock (see chook__fork_guard). */
+__attribute__((constructor)) static void modules_parse_fork_guard(void)
+{
+    chook__fork_guard(&mods.parse_lock, 8);
+}
+
+__attribute__((constructor)) static void modules_list_fork_guard(void)
+{
+    chook__fork_guard(&mods.lock, 10);
 }

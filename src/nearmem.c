@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 
 #include "internal.h"
+#include "stop.h"
 
 #define REGION_CODE (64u * 1024u)
 #define REGION_DATA (16u * 1024u)
@@ -217,4 +218,10 @@ void chook__slot_free(uintptr_t *slot)
         r->free_slots = s;
     }
     chook__mutex_unlock(&pool.lock);
+}
+
+/* fork() must not split this lock (see chook__fork_guard). */
+__attribute__((constructor)) static void nearmem_fork_guard(void)
+{
+    chook__fork_guard(&pool.lock, 30);
 }

@@ -27,6 +27,7 @@
 #include <link.h>
 
 #include "internal.h"
+#include "stop.h"
 #include "hook.h"
 #include "symbols.h"
 
@@ -272,4 +273,10 @@ int chook_pending_status(const chook_pending *handle)
     int status = n ? n : handle->last_status;
     chook__mutex_unlock(&pend.lock);
     return status;
+}
+
+/* fork() must not split this lock (see chook__fork_guard). */
+__attribute__((constructor)) static void pending_fork_guard(void)
+{
+    chook__fork_guard(&pend.lock, -40);
 }

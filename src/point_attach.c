@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 
 #include "point.h"
+#include "stop.h"
 
 /* Serialises attach/detach (one writer per point at a time, and the retired
  * list). Waits serialise on their own lock so a long wait never blocks attach. */
@@ -245,4 +246,15 @@ int chook_point_wait(chook_point *point, unsigned timeout_ms)
     free_retired(point, upto);
     chook__mutex_unlock(&attach_lock);
     return CHOOK_OK;
+}
+
+/* fork() must not split this lock (see chook__fork_guard). */
+__attribute__((constructor)) static void point_attach_fork_guard(void)
+{
+    chook__fork_guard(&attach_lock, -20);
+}
+
+__attribute__((constructor)) static void point_wait_fork_guard(void)
+{
+    chook__fork_guard(&wait_lock, 45);
 }

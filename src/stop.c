@@ -608,14 +608,20 @@ void chook__fork_guard(chook__mutex *m, int rank)
  * chook's structures half updated. */
 static void fork_prepare(void)
 {
+    int n = atomic_load(&nguards), i = 0;
+    /* Negative ranks are held by their owners while they take the commit lock
+     * (attaching a listener installs a hook): those come first. */
+    for (; i < n && guards[i].rank < 0; i++) chook__mutex_lock(guards[i].m);
     chook__mutex_lock(&commit_mutex);
-    for (int i = 0; i < atomic_load(&nguards); i++) chook__mutex_lock(guards[i].m);
+    for (; i < n; i++) chook__mutex_lock(guards[i].m);
 }
 
 static void fork_parent(void)
 {
-    for (int i = atomic_load(&nguards) - 1; i >= 0; i--) chook__mutex_unlock(guards[i].m);
+    int n = atomic_load(&nguards), i = n - 1;
+    for (; i >= 0 && guards[i].rank >= 0; i--) chook__mutex_unlock(guards[i].m);
     chook__mutex_unlock(&commit_mutex);
+    for (; i >= 0; i--) chook__mutex_unlock(guards[i].m);
 }
 
 /* The child has one thread, no pending signal and a new mm (membarrier

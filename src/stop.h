@@ -68,11 +68,15 @@ void chook__commit_unlock(void);
 
 /* Registers one of chook's own mutexes that fork() must not split (a child that
  * inherits it held by another thread would deadlock on its first chook call).
- * The atfork handlers take the commit lock and then every registered mutex in
- * increasing rank (a mutex taken while another is held needs the higher rank;
- * none may be held while taking the commit lock), release them in the parent and
- * reset them in the child. Call it from an ELF
- * constructor of the file that owns the mutex; up to 32 mutexes. */
+ * The atfork handlers take every registered mutex in increasing rank (a mutex
+ * taken while another is held needs the higher rank), with the commit lock
+ * between the negative ranks (mutexes held while taking the commit lock) and the
+ * others; they release them in the parent and reset them in the child. Call it
+ * from an ELF constructor of the file that owns the mutex; up to 32 mutexes.
+ * Ranks in use, outermost first: pending -40, interception -30, hook points -20,
+ * (commit lock), imports 5, vtables 6, module parsing 8, debug root 9, modules 10,
+ * maps 20, near memory 30, data slots 35, /proc/self/mem 40, point waits 45,
+ * heap 100. */
 void chook__fork_guard(chook__mutex *m, int rank);
 
 /* 1 between a successful chook__world_stop() and its chook__world_resume() (when

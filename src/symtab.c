@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "stop.h"
 #include "symbols.h"
 
 #define DEBUG_ROOT_DEFAULT "/usr/lib/debug"
@@ -476,4 +477,10 @@ long chook__symtab_at(const chook__symtab *tab, uint64_t value)
         else hi = mid;
     }
     return lo == 0 ? -1 : (long)(lo - 1);
+}
+
+/* fork() must not split this lock (see chook__fork_guard). */
+__attribute__((constructor)) static void symtab_fork_guard(void)
+{
+    chook__fork_guard(&root_lock, 9);
 }

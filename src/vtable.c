@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 
 #include "internal.h"
+#include "stop.h"
 #include "symbols.h"
 
 #define VTABLE_SCAN_MAX 512      /* slots examined when the vtable's size is unknown */
@@ -275,4 +276,10 @@ int chook_slot_remove(chook_slot_hook *handle)
     }
     chook__mutex_unlock(&slots_lock);
     return status;
+}
+
+/* fork() must not split this lock (see chook__fork_guard). */
+__attribute__((constructor)) static void vtable_fork_guard(void)
+{
+    chook__fork_guard(&slots_lock, 6);
 }

@@ -16,6 +16,7 @@
 #include "internal.h"
 #include "stop.h"
 #include "stop_unparked.h"
+#include "stop_impl.h"
 #include "live_util.h"
 
 /* The kernel's sigaction record, to compare dispositions exactly. */
@@ -459,7 +460,14 @@ Test(stop_signals, a_thread_asleep_uninterruptibly_is_listed_as_unparked)
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, vforker_main, NULL), 0);
     cr_assert(live_wait_count(&started, 1));
-    live_sleep_ms(50); /* let it enter vfork */
+    /* Wait until it sleeps in vfork() (state D). */
+    char state = 0;
+    for (int i = 0; i < 500 && state != 'D'; i++) {
+        live_sleep_ms(1);
+        chook__thread_status ts;
+        state = chook__thread_status_read(blocker_tid, &ts) == 0 ? ts.state : 0;
+    }
+    cr_assert_eq(state, 'D', "the thread never slept in vfork() (state %c)", state);
 
     chook__world *w = NULL;
     chook__commit_lock();
