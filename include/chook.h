@@ -260,8 +260,12 @@ CHOOK_API int chook_probe(const void *target, chook_probe_info *info);
 
 /** Process-wide settings; see chook_configure(). */
 typedef struct chook_config {
-    /** Real-time signal used to park other threads during a commit; 0 picks a free
-     *  one (the highest real-time signal whose disposition is SIG_DFL). */
+    /** Signal used to park other threads during a commit; 0 (the default) lets
+     *  chook choose: the signal the C library keeps for itself and never lets a
+     *  thread block through its own functions (glibc: 33, musl: 34), else the
+     *  highest real-time signal whose disposition is SIG_DFL. A real-time signal
+     *  set here (SIGRTMIN..SIGRTMAX) is used instead; threads that block it cannot
+     *  be parked (README, "Live patching"). */
     int signal;
     /** How long a commit waits for every thread to park, in milliseconds (default
      *  1000). A thread that has not parked by then (it blocks the signal, or is

@@ -4,6 +4,7 @@
  * other threads are parked.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <linux/membarrier.h>
 
@@ -127,6 +128,11 @@ int chook__unparked_accept(pid_t tid)
     uintptr_t pc = sleeping_pc(tid);
     uint64_t after = switches(tid);
     if (!pc || before == ~(uint64_t)0 || before != after) return 0;
+    /* Breakpoint-first writes may make it trap; with SIGTRAP blocked the kernel
+     * would kill the process instead of running chook's handler. */
+    chook__thread_status st;
+    if (chook__thread_status_read(tid, &st) < 0 || (st.blocked & CHOOK__SIGBIT(SIGTRAP)))
+        return 0;
     list[count++] = (struct unparked){ tid, pc, before };
     return 1;
 }

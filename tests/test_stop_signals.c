@@ -376,12 +376,19 @@ Test(stop_signals, the_signal_of_a_failed_stop_arriving_later_is_harmless)
  * threads of many libraries look like this). */
 static int sleeper_word;
 
+static int sleeper_keeps_sigtrap;
+
 static void *sleeper_main(void *arg)
 {
     (void)arg;
     uint64_t old;
     syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &old, sizeof old);
     block_everything();
+    if (sleeper_keeps_sigtrap) {
+        /* Breakpoint-first writes need SIGTRAP deliverable on unparked threads. */
+        uint64_t trap = (uint64_t)1 << (SIGTRAP - 1);
+        syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &trap, NULL, sizeof trap);
+    }
     blocker_tid = gettid();
     atomic_fetch_add(&started, 1);
     while (!__atomic_load_n(&sleeper_word, __ATOMIC_ACQUIRE))
@@ -406,6 +413,7 @@ static long queued_signals(void)
 Test(stop_signals, a_thread_blocking_the_signal_asleep_in_the_kernel_is_listed_as_unparked)
 {
     pthread_t th;
+    sleeper_keeps_sigtrap = 1;
     cr_assert_eq(pthread_create(&th, NULL, sleeper_main, NULL), 0);
     cr_assert(live_wait_count(&started, 1));
     live_sleep_ms(20);
@@ -532,4 +540,28 @@ Test(stop_signals, a_configured_real_time_signal_is_used_and_can_be_blocked)
 {
     int line = run_in_child(configured_signal_child);
     cr_assert_eq(line, 0, "the check at line %d failed in the child", line);
+}
+
+Test(stop_signals, a_thread_blocking_every_signal_even_sigtrap_fails_the_stop)
+{
+    /* Asleep, but it could not take the trap of a breakpoint-first write (with
+     * SIGTRAP blocked the kernel kills the process): the stop must fail instead. */
+    pthread_t th;
+    sleeper_keeps_sigtrap = 0;
+    cr_assert_eq(pthread_create(&th, NULL, sleeper_main, NULL), 0);
+    cr_assert(live_wait_count(&started, 1));
+    live_sleep_ms(20);
+    chook_config cfg = { .stop_timeout_ms = 100 };
+    cr_assert_eq(chook_configure(&cfg), CHOOK_OK);
+    chook__world *w = NULL;
+    chook__commit_lock();
+    int st = chook__world_stop(&w);
+    if (st == CHOOK_OK) chook__world_resume(w);
+    chook__commit_unlock();
+    __atomic_store_n(&sleeper_word, 1, __ATOMIC_RELEASE);
+    syscall(SYS_futex, &sleeper_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    pthread_join(th, NULL);
+    cr_assert_eq(st, CHOOK_ETHREADS);
+    cr_assert(strstr(chook_last_error(), "blocks the signal"), "%s", chook_last_error());
+    cr_assert_eq(atomic_load(&blocker_survived), 1);
 }
