@@ -121,10 +121,12 @@ static int check_branches(uintptr_t target, const struct analysis *a)
     if (a->func_size && hi > a->func_start + a->func_size)
         len = hi - a->func_start;
     if (len > SCAN_MAX) len = SCAN_MAX;
-    uint8_t *buf = chook__alloc(len);
+    /* The bytes analyze() read usually hold the whole function already. */
+    int own = !(start == target && len <= a->code.avail);
+    uint8_t *buf = own ? chook__alloc(len) : (uint8_t *)a->bytes;
     if (!buf) return chook__fail(CHOOK_ENOMEM, "out of memory scanning target 0x%lx",
                                  (unsigned long)target);
-    long n = chook__code_read(start, buf, len);
+    long n = own ? chook__code_read(start, buf, len) : (long)len;
     int st = CHOOK_OK;
     if (n > 0) {
         chook_arch_code code = {
@@ -141,7 +143,7 @@ static int check_branches(uintptr_t target, const struct analysis *a)
                              (unsigned long)(to - target), (unsigned long)(hi - target - 1),
                              (unsigned long)to);
     }
-    chook__free(buf, len);
+    if (own) chook__free(buf, len);
     return st;
 }
 
@@ -298,8 +300,8 @@ int chook__site_prepare(uintptr_t target, struct site **out)
      * afresh. The old trampoline is left in place for any thread still in it. */
     struct site *fresh = chook__alloc(sizeof *fresh);
     if (!fresh) return chook__fail(CHOOK_ENOMEM, "out of memory");
+    /* Overlap with other patches is checked at commit, when it matters. */
     int st = build(fresh, target);
-    if (st == CHOOK_OK) st = chook__site_check_overlap(fresh);
     if (st != CHOOK_OK) {
         if (fresh->entry_slot) chook__slot_free(fresh->entry_slot);
         if (fresh->code) chook__code_free(fresh->code, fresh->code_size);

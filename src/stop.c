@@ -133,8 +133,10 @@ static void park(uint64_t cookie, void *uc)
         if (v == gen) break;
         chook__sys_futex_wait((int *)&release_word, (int)v, NULL);
     }
-    /* The code may have changed under this core: see it before running on. */
-    chook_arch_serialize();
+    /* The code may have changed under this core: see it before running on. With
+     * membarrier SYNC_CORE the kernel serialises this core before it returns to
+     * user space; otherwise do it here (cpuid is a VM exit: keep it rare). */
+    if (membarrier_state != 1) chook_arch_serialize();
     /* Last access to the record: from here on it may be handed to another stop. */
     atomic_store_explicit(&r->state, STATE(gen, PH_LEFT), memory_order_release);
     atomic_fetch_add(&departures, 1);
@@ -464,6 +466,7 @@ int chook__world_stop(chook__world **out)
     w->sig = 0;
     chook__unparked_reset();
     chook__stopsig_sweep();
+    membarrier_register(); /* once per process; also spares cpuid at resume */
 
     size_t n = 0;
     long rc = chook__tasks_each(count_one, &n);
@@ -545,7 +548,10 @@ void chook__world_resume(chook__world *w)
             chook_arch_syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE,
                                0, 0, 0, 0, 0);
     }
-    chook_arch_serialize();
+    /* This thread wrote the code through /proc/self/mem: the kernel's write and
+     * the return to user space already order it before this core's next fetch;
+     * serialise explicitly only where membarrier is missing. */
+    if (membarrier_state != 1) chook_arch_serialize();
     if (w->sig) {
         release_all(w);
         chook__stopsig_release(w->sig);

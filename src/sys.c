@@ -72,18 +72,26 @@ uint64_t chook__now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The loops below are compiled with -fno-tree-loop-distribute-patterns, so the
- * compiler does not turn them back into calls to memcpy/memset. */
+/* The loops below are compiled with -fno-tree-loop-distribute-patterns (gcc) or
+ * -fno-builtin (clang), so the compiler does not turn them back into calls to
+ * memcpy/memset. Word-sized steps when both sides allow. */
 void chook__memcpy(void *dst, const void *src, size_t n)
 {
     unsigned char *d = dst;
     const unsigned char *s = src;
+    if ((((uintptr_t)d | (uintptr_t)s) & 7) == 0) {
+        for (; n >= 8; n -= 8, d += 8, s += 8) *(uint64_t *)(void *)d = *(const uint64_t *)(const void *)s;
+    }
     while (n--) *d++ = *s++;
 }
 
 void chook__memset(void *dst, int c, size_t n)
 {
     unsigned char *d = dst;
+    if (((uintptr_t)d & 7) == 0) {
+        uint64_t v = (unsigned char)c * 0x0101010101010101ull;
+        for (; n >= 8; n -= 8, d += 8) *(uint64_t *)(void *)d = v;
+    }
     while (n--) *d++ = (unsigned char)c;
 }
 
