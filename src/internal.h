@@ -125,6 +125,9 @@ long chook__code_read(uintptr_t addr, void *bytes, size_t len);
  * (any address when near == 0). Granule 16 bytes. Returns 0 when none can be had.
  * Memory returned here is never unmapped: trampolines must outlive every caller. */
 uintptr_t chook__code_alloc(uintptr_t near, size_t size);
+/* For tests: from now on, no code memory is handed out within reach of addr (0
+ * lifts it), as if the address space there were full. */
+void chook__nearmem_refuse_near(uintptr_t addr);
 /* Gives code memory back for reuse by a later chook__code_alloc of the same size
  * near the same place. Only for memory no thread can still run. */
 void chook__code_free(uintptr_t addr, size_t size);

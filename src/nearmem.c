@@ -136,9 +136,20 @@ static uintptr_t region_take_code(struct region *r, size_t size)
     return a;
 }
 
+/* Tests make the address space near one address look full, to exercise the
+ * absolute-jump fallback (chook__nearmem_refuse_near). */
+static uintptr_t refused_near;
+
+void chook__nearmem_refuse_near(uintptr_t addr)
+{
+    __atomic_store_n(&refused_near, addr, __ATOMIC_RELAXED);
+}
+
 uintptr_t chook__code_alloc(uintptr_t near, size_t size)
 {
     if (size == 0 || size > REGION_CODE) return 0;
+    uintptr_t refused = __atomic_load_n(&refused_near, __ATOMIC_RELAXED);
+    if (near && refused && within(near, refused)) return 0;
     size = CHOOK_ALIGN_UP(size, GRANULE);
     chook__mutex_lock(&pool.lock);
     uintptr_t a = 0;

@@ -318,3 +318,43 @@ Test(probe, says_why_not)
     cr_assert_eq(info.status, CHOOK_ENOTEXEC);
     cr_assert_eq(chook_probe(target_scale, NULL), CHOOK_EINVAL);
 }
+
+/* ---- no memory near the target ---------------------------------------------- */
+
+#include "internal.h"
+
+/* Long enough for the 14-byte absolute jump: straight-line code. */
+__attribute__((noinline)) long target_long_prologue(long a, long b)
+{
+    long r = a * 3;
+    r ^= b << 2;
+    r += a - b;
+    r *= 7;
+    __asm__ volatile("" : "+r"(r));
+    return r + 11;
+}
+
+static long (*orig_long)(long, long);
+static long repl_long(long a, long b) { return orig_long(a, b) + 1; }
+
+Test(far, without_memory_near_the_target_an_absolute_jump_is_used)
+{
+    long (*volatile f)(long, long) = target_long_prologue;
+    long expect = f(5, 9);
+    unsigned char before[32], after[32];
+    snapshot(target_long_prologue, before);
+    chook__nearmem_refuse_near((uintptr_t)target_long_prologue);
+    int st = chook_install((void *)target_long_prologue, (void *)repl_long, (void **)&orig_long);
+    chook__nearmem_refuse_near(0);
+    cr_assert_eq(st, CHOOK_OK, "%s", chook_last_error());
+    chook_probe_info info;
+    cr_assert_eq(chook_probe((void *)target_long_prologue, &info), CHOOK_OK);
+    cr_assert_eq(info.jump, CHOOK_JUMP_ABS64);
+    cr_assert_geq(info.patch_size, 14);
+    cr_assert_eq(f(5, 9), expect + 1);
+    cr_assert_eq(orig_long(5, 9), expect);
+    cr_assert_eq(chook_uninstall((void *)target_long_prologue), CHOOK_OK);
+    snapshot(target_long_prologue, after);
+    cr_assert_arr_eq(before, after, 32);
+    cr_assert_eq(f(5, 9), expect);
+}
