@@ -57,6 +57,42 @@ static int on_signal_stack(void)
            (ss.ss_flags & SS_ONSTACK);
 }
 
+/* Records the call of frame f as in flight on thread t with set c (inside the
+ * window), and f->depth. Records of frames at or below f belong to calls that
+ * were left by longjmp or an exception: they are dropped. */
+static inline void inflight_push(struct chook__ithread *t, struct chook__iframe *f,
+                                 const struct chook__ichain *c)
+{
+    uintptr_t here = (uintptr_t)f;
+    uint32_t d = t->depth;
+    if (CHOOK_UNLIKELY(d > 0 && d <= CHOOK__ICPT_INFLIGHT && t->inflight[d - 1].frame <= here) &&
+        !on_signal_stack())
+        while (d > 0 && t->inflight[d - 1].frame <= here) d--;
+    /* Signal-safe push: a handler's call may run between any two of these
+     * stores. Counting ours first makes it record above ours; if it ran before
+     * our entry was written it may have dropped that index and lowered depth, so
+     * depth is stored again once the entry is in place. A waiter reading the
+     * records meanwhile sees at worst an old entry (it waits longer); it never
+     * needs this one before our window closes (see grace()). */
+    t->depth = d + 1;
+    barrier();
+    if (d < CHOOK__ICPT_INFLIGHT) {
+        t->inflight[d].chain = c;
+        t->inflight[d].frame = here;
+    }
+    barrier();
+    t->depth = d + 1;
+    f->depth = d;
+}
+
+/* The dispatcher's single-listener fast path records its call itself, except
+ * when a record may have been abandoned or the records are full: then here
+ * (f->thread and f->chain are set; the window is open). */
+void chook__icpt_record(struct chook__iframe *f)
+{
+    inflight_push(f->thread, f, f->chain);
+}
+
 uint64_t chook__icpt_enter(struct chook__iframe *f)
 {
     const struct chook__ictx *ctx = (const struct chook__ictx *)(uintptr_t)f->regs.ctx;
@@ -121,31 +157,10 @@ uint64_t chook__icpt_enter(struct chook__iframe *f)
     }
 
     /* The leave step will use the set: record the call as in flight on this
-     * thread before the window closes. Records of frames at or below
-     * ours belong to calls that were left by longjmp or an exception: drop them. */
-    uintptr_t here = (uintptr_t)f;
-    uint32_t d = t->depth;
-    if (CHOOK_UNLIKELY(d > 0 && d <= CHOOK__ICPT_INFLIGHT && t->inflight[d - 1].frame <= here) &&
-        !on_signal_stack())
-        while (d > 0 && t->inflight[d - 1].frame <= here) d--;
-    /* Signal-safe push: a handler's call may run between any two of these
-     * stores. Counting ours first makes it record above ours; if it ran before
-     * our entry was written it may have dropped that index and lowered depth, so
-     * depth is stored again once the entry is in place. A waiter reading the
-     * records meanwhile sees at worst an old entry (it waits longer); it never
-     * needs this one before our window closes (see grace()). */
-    t->depth = d + 1;
-    barrier();
-    if (d < CHOOK__ICPT_INFLIGHT) {
-        t->inflight[d].chain = c;
-        t->inflight[d].frame = here;
-    }
-    barrier();
-    t->depth = d + 1;
-    f->depth = d;
+     * thread before the window closes. */
     f->chain = c;
     f->thread = t;
-
+    inflight_push(t, f, c);
     f->n = i;
     window_close(t);
     if (skipped) return CHOOK__ICPT_SKIP;

@@ -21,6 +21,10 @@
  *      registers), or ICPT_SKIP (an on_enter skipped it).
  *   4. leave (after CALL or SKIP): on_leave in reverse order for the listeners
  *      entered, drop the in-flight record, return the saved return registers.
+ * A context with one slot (a set of one listener, the common case) is run by
+ * the dispatcher itself, the same steps in assembly with no C in between; it
+ * hands anything unusual to the functions below (see intercept.S). Changes to
+ * these steps or to the structures they read must be made in both places.
  */
 #ifndef CHOOK_INTERCEPT_H
 #define CHOOK_INTERCEPT_H
@@ -161,5 +165,6 @@ size_t chook__icpt_retired_count(void);
 /* intercept.c, called by the dispatcher */
 uint64_t chook__icpt_enter(struct chook__iframe *f);
 void chook__icpt_leave(struct chook__iframe *f);
+void chook__icpt_record(struct chook__iframe *f);
 
 #endif /* CHOOK_INTERCEPT_H */

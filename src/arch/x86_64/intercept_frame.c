@@ -22,6 +22,48 @@ _Static_assert(IF_SIZE % 16 == 0 && IF_FP % 16 == 0 && IF_FRET % 16 == 0, "movap
 _Static_assert(offsetof(struct chook__ictx, slot_bytes) == CTX_SLOT_BYTES, "CTX_SLOT_BYTES");
 _Static_assert(offsetof(struct chook__ictx, original) == CTX_ORIGINAL, "CTX_ORIGINAL");
 _Static_assert(sizeof(struct chook__islot) == 16, "slots are 16 bytes");
+_Static_assert(offsetof(struct chook__iframe, call) == IF_CALL, "IF_CALL");
+_Static_assert(offsetof(struct chook__iframe, call.n_gp) == IF_CALL_NGP &&
+                   offsetof(struct chook__iframe, call.n_fp) == IF_CALL_NGP + 4 &&
+                   offsetof(struct chook__iframe, call.fp_stride) == IF_CALL_NGP + 8 &&
+                   offsetof(struct chook__iframe, call.flags) == IF_CALL_FLAGS &&
+                   IF_CALL_FLAGS == IF_CALL_NGP + 12,
+               "IF_CALL_NGP");
+_Static_assert(offsetof(struct chook__iframe, call.data) == IF_CALL_DATA, "IF_CALL_DATA");
+_Static_assert(offsetof(struct chook__iframe, call.sig) == IF_CALL_SIG, "IF_CALL_SIG");
+_Static_assert(offsetof(struct chook__iframe, call.target) == IF_CALL_TARGET, "IF_CALL_TARGET");
+_Static_assert(offsetof(struct chook__iframe, chain) == IF_CHAIN, "IF_CHAIN");
+_Static_assert(offsetof(struct chook__iframe, depth) == IF_DEPTH, "IF_DEPTH");
+_Static_assert(offsetof(struct chook__iframe, n) == IF_N, "IF_N");
+_Static_assert(offsetof(struct chook__iframe, thread) == IF_THREAD, "IF_THREAD");
+_Static_assert(offsetof(struct chook__ictx, chain) == CTX_CHAIN, "CTX_CHAIN");
+_Static_assert(offsetof(struct chook__ictx, target) == CTX_TARGET, "CTX_TARGET");
+_Static_assert(offsetof(struct chook__ichain, n) == CH_N, "CH_N");
+_Static_assert(offsetof(struct chook__ichain, stack_bytes) == CH_STACK_BYTES, "CH_STACK_BYTES");
+_Static_assert(offsetof(struct chook__ichain, l) == CH_L, "CH_L");
+_Static_assert(offsetof(chook_listener, on_enter) == L_ON_ENTER, "L_ON_ENTER");
+_Static_assert(offsetof(chook_listener, on_leave) == L_ON_LEAVE, "L_ON_LEAVE");
+_Static_assert(offsetof(chook_listener, data) == L_DATA, "L_DATA");
+_Static_assert(offsetof(chook_listener, sig) == L_SIG, "L_SIG");
+_Static_assert(offsetof(chook_listener, detached) == L_DETACHED, "L_DETACHED");
+_Static_assert(offsetof(struct chook__ithread, win) == IT_WIN, "IT_WIN");
+_Static_assert(offsetof(struct chook__ithread, wgen) == IT_WGEN, "IT_WGEN");
+_Static_assert(offsetof(struct chook__ithread, depth) == IT_DEPTH, "IT_DEPTH");
+_Static_assert(offsetof(struct chook__ithread, inflight) == IT_INFLIGHT &&
+                   sizeof(((struct chook__ithread *)0)->inflight[0]) == 16 &&
+                   offsetof(struct chook__ithread, inflight[0].frame) == IT_INFLIGHT + 8,
+               "IT_INFLIGHT");
+_Static_assert(CHOOK__ICPT_INFLIGHT == IT_INFLIGHT_MAX, "IT_INFLIGHT_MAX");
+_Static_assert(offsetof(chook__thread_state, busy) == TLS_BUSY, "TLS_BUSY");
+_Static_assert(offsetof(chook__thread_state, ignore) == TLS_IGNORE && TLS_IGNORE == TLS_BUSY + 4 &&
+                   sizeof(((chook__thread_state *)0)->busy) == 4,
+               "TLS_IGNORE: busy and ignore are read as one 8-byte word");
+_Static_assert(CHOOK__CALL_FRAME == CALL_FRAME && CHOOK__CALL_SKIPPED == CALL_SKIPPED,
+               "CALL_FRAME, CALL_SKIPPED");
+_Static_assert(CHOOK_SKIP == SKIP, "SKIP");
+_Static_assert(CHOOK_ARCH_ICPT_GP == 6 && CHOOK_ARCH_ICPT_FP == 8 &&
+                   sizeof(((chook_arch_iregs *)0)->fp[0]) == 16,
+               "the n_gp, n_fp and fp_stride the fast path stores");
 
 static void put64(uint8_t *p, uint64_t v)
 {
