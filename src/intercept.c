@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 
 #include "hook.h"
+#include "stop.h"
 #include "intercept.h"
 
 #define RETIRED_SCAN_SLEEP_NS 100000u /* between checks while waiting */
@@ -478,16 +479,12 @@ static int ctx_get(uintptr_t target, struct chook__ictx **out)
     return CHOOK_OK;
 }
 
-/* In a forked child only the forking thread runs: a registry lock held by
- * another thread of the parent would never be released. */
-static void registry_after_fork_child(void)
-{
-    reg_lock.state = 0;
-}
-
+/* fork() must not split the registry: its lock is taken by the atfork handlers
+ * (it is held while attaching installs a hook, so it ranks before the commit
+ * lock) and reset in the child. */
 __attribute__((constructor)) static void registry_init(void)
 {
-    pthread_atfork(NULL, NULL, registry_after_fork_child);
+    chook__fork_guard(&reg_lock, -30);
 }
 
 /* ---- public ---------------------------------------------------------------------- */
