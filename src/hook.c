@@ -9,18 +9,35 @@
  * Commit, under the commit lock:
  *   1. Compute each touched site's new chain from its committed chain and the
  *      queued operations, in order; find which sites need code written (patched
- *      when their chain becomes non-empty, restored when it becomes empty).
- *   2. Check those sites still hold the bytes we expect (nobody else patched them).
+ *      when their chain becomes non-empty, restored when it becomes empty), and
+ *      sort them by address.
+ *   2. Check those sites still hold the bytes we expect (nobody else patched
+ *      them), reading afresh once per page; then write the trampolines and entry
+ *      stubs of new sites (kept in memory since their operation was queued,
+ *      unreachable until now), adjacent ones in one write.
  *   3. Give stubs to new hooks that need one; write each new hook's `original`.
  *   4. If code must be written: stop the other threads (stop.h), move any whose
  *      pc lies inside bytes about to be overwritten to the same instruction in the
- *      trampoline, write the patches and restores, re-reading each; on a failure
- *      restore what was written. Then update every slot, and resume the threads.
+ *      trampoline, write the patches and restores, re-reading them; sites that
+ *      share a page go in one write, made of bytes read afresh during the stop
+ *      (each site checked again in them) with the patches laid over; on a
+ *      failure restore what was written. Then update every slot, and resume the threads. A
+ *      process whose only thread is this one has nobody to stop or move: the
+ *      same writes are done without a stop. Threads that cannot be parked get
+ *      the breakpoint-first protocol of trap.h instead, one site at a time.
  *      Without code to write, only slots change (single atomic stores).
  *   5. Record the new chains; removed hooks' records go to their site for reuse.
+ * Code read while queueing may come from the page cache of codepage.h, which a
+ * commit drops when it ends; every check of step 2 and 4 reads afresh.
  */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "codepage.h"
 #include "hook.h"
 #include "stop.h"
+#include "stop_impl.h"
 #include "stop_unparked.h"
 #include "trap.h"
 
@@ -238,17 +255,23 @@ static void fixup_threads(chook__world *w, struct commit *c)
     }
 }
 
-static int write_code(struct commit *c, size_t *written)
+/* Writes the patches and restores, sites sharing a page in one write (only while
+ * no other thread runs: the bytes between them are written back as read).
+ * On failure, everything that may have been written is put back; *failed is the
+ * site to name and *changed tells whether foreign bytes were found there. */
+static int write_code(struct commit *c, size_t *failed, int *changed)
 {
-    for (*written = 0; *written < c->ncode; (*written)++) {
-        struct site *s = c->code[*written];
-        const uint8_t *bytes = new_bytes(s);
-        /* No messages here: threads are parked and formatting may call libc. */
-        if (chook__code_write_raw(s->patch_at, bytes, s->plan.patch_len) != 0 ||
-            !chook__site_bytes_are(s, bytes))
-            return CHOOK_EPATCH;
+    size_t bad = 0;
+    /* No messages here: threads are parked and formatting may call libc. */
+    int st = chook__sites_write_patches(c->code, c->ncode, old_bytes, new_bytes, &bad, changed);
+    if (st != CHOOK_OK) {
+        for (size_t i = 0; i < bad + !*changed && i < c->ncode; i++) {
+            struct site *s = c->code[i];
+            chook__code_write_raw(s->patch_at, old_bytes(s), s->plan.patch_len);
+        }
     }
-    return CHOOK_OK;
+    *failed = bad < c->ncode ? bad : 0;
+    return st;
 }
 
 /* Unparked threads (stop_unparked.h): one of them sleeping inside bytes to be
@@ -322,14 +345,6 @@ undo_first:
     return CHOOK_EPATCH;
 }
 
-static void undo_code(struct commit *c, size_t written)
-{
-    for (size_t i = 0; i < written; i++) {
-        struct site *s = c->code[i];
-        chook__code_write_raw(s->patch_at, old_bytes(s), s->plan.patch_len);
-    }
-}
-
 /* Step 4's slot updates: every hook's stub and every site's entry. */
 static void update_slots(struct commit *c)
 {
@@ -343,6 +358,64 @@ static void update_slots(struct commit *c)
         uintptr_t head = s->next_count ? (uintptr_t)s->next_chain[0]->replacement : s->tramp;
         __atomic_store_n(s->entry_slot, head, __ATOMIC_RELEASE);
     }
+}
+
+/* 1 when this is the only thread of the process, so there is nobody to park.
+ * procfs gives the /proc/self/task directory 2 + (number of threads) links;
+ * statx on a descriptor kept open costs a fraction of listing the directory.
+ * The descriptor is reopened in a forked child (an inherited one describes the
+ * parent). Only threads make threads and this one is committing, so the answer
+ * holds for the commit. Any doubt answers 0, and the world is stopped as usual. */
+static int only_thread(void)
+{
+    static int fd = -1;
+    static long fd_pid;
+    long pid = chook__sys_getpid();
+    if (fd < 0 || fd_pid != pid) {
+        if (fd >= 0) chook__sys_close(fd);
+        fd = (int)chook__sys_open("/proc/self/task", O_RDONLY | O_DIRECTORY);
+        fd_pid = pid;
+        if (fd < 0) return 0;
+    }
+    struct statx sx;
+    sx.stx_mask = 0;
+    if (chook_arch_syscall(SYS_statx, fd, (long)"", AT_EMPTY_PATH, STATX_NLINK, (long)&sx,
+                           0) != 0 ||
+        !(sx.stx_mask & STATX_NLINK))
+        return 0;
+    return sx.stx_nlink == 3;
+}
+
+/* What chook__world_resume() does for a process with one thread: this thread
+ * wrote the code through the kernel, whose return to user space orders the
+ * write before this core's next fetch; with SYNC_CORE membarrier registered the
+ * kernel serialises a core this thread migrates to. Without it, the core
+ * serialises itself (cpuid, costly in virtual machines). */
+static void solo_serialize(void)
+{
+    if (!chook__membarrier_ready()) chook_arch_serialize();
+}
+
+/* Step 4 with other threads: stop them, move them, write, update, resume. A
+ * failure to stop is returned with its message (*stopped stays 0); the others
+ * are for the caller to describe once the threads run again. */
+static int write_stopped(struct commit *c, size_t *failed, int *changed, pid_t *tid,
+                         int *stopped)
+{
+    chook__world *w = NULL;
+    /* Room for breakpoint entries is made before anything is parked. */
+    int st = chook__trap_prepare(c->ncode);
+    if (st == CHOOK_OK) st = chook__world_stop(&w);
+    if (st != CHOOK_OK) return st;
+    *stopped = 1;
+    fixup_threads(w, c);
+    if (!chook__world_unparked(w))
+        st = write_code(c, failed, changed);
+    else if ((st = check_unparked(w, c, tid)) == CHOOK_OK)
+        st = write_code_breakpoint_first(w, c);
+    if (st == CHOOK_OK) update_slots(c);
+    chook__world_resume(w);
+    return st;
 }
 
 static int commit_locked(struct txn *t)
@@ -371,16 +444,28 @@ static int commit_locked(struct txn *t)
             (s->next_count && chook__memcmp(s->patch, s->next_patch, s->plan.patch_len)))
             c.code[c.ncode++] = s;
     }
-    /* 2. The bytes are still what we expect. */
-    for (size_t k = 0; st == CHOOK_OK && k < c.ncode; k++) {
-        struct site *s = c.code[k];
-        if (!chook__site_bytes_are(s, old_bytes(s)))
-            st = chook__fail(CHOOK_EPATCH, "target 0x%lx: its code was changed by someone "
-                             "else since chook %s it; nothing written",
-                             (unsigned long)s->target, s->patched ? "patched" : "read");
-        else if (!s->patched)
-            st = chook__site_check_overlap(s);
+    /* 2. The bytes are still what we expect: read afresh, once per page (in
+     * address order, which is also the order of the writes). */
+    if (st == CHOOK_OK) chook__sites_sort_by_patch(c.code, c.ncode);
+    size_t differs = st == CHOOK_OK ? chook__sites_check(c.code, c.ncode, old_bytes) : 0;
+    if (st == CHOOK_OK && differs < c.ncode) {
+        struct site *s = c.code[differs];
+        st = chook__fail(CHOOK_EPATCH, "target 0x%lx: its code was changed by someone "
+                         "else since chook %s it; nothing written",
+                         (unsigned long)s->target, s->patched ? "patched" : "read");
     }
+    for (size_t k = 0; st == CHOOK_OK && k < c.ncode; k++) {
+        struct site *s = c.code[k], *prev = k ? c.code[k - 1] : NULL;
+        if (!s->patched) st = chook__site_check_overlap(s);
+        /* Two sites of this commit must not overlap either (sorted: neighbours). */
+        if (st == CHOOK_OK && prev && s->patch_at < prev->patch_at + prev->plan.patch_len)
+            st = chook__fail(CHOOK_EPATCH, "target 0x%lx: its patch would overlap the "
+                             "one for 0x%lx in the same transaction",
+                             (unsigned long)s->target, (unsigned long)prev->target);
+    }
+    /* Trampolines and entry stubs of new sites, before anything can lead to them
+     * (step 3 publishes originals). */
+    if (st == CHOOK_OK) st = chook__sites_write_blocks(c.sites, c.nsites);
     /* 3. Stubs and originals. */
     for (size_t k = 0; st == CHOOK_OK && k < c.nsites; k++) {
         struct site *s = c.sites[k];
@@ -414,34 +499,37 @@ static int commit_locked(struct txn *t)
                 __atomic_store_n(s->entry_slot, (uintptr_t)s->next_chain[0]->replacement,
                                  __ATOMIC_RELEASE);
         }
-        chook__world *w = NULL;
-        /* Room for breakpoint entries is made before anything is parked. */
-        st = chook__trap_prepare(c.ncode);
-        if (st == CHOOK_OK) st = chook__world_stop(&w);
-        if (st == CHOOK_OK) {
-            pid_t tid = 0;
-            size_t written = 0;
-            fixup_threads(w, &c);
-            if (!chook__world_unparked(w)) {
-                st = write_code(&c, &written);
-                if (st != CHOOK_OK) undo_code(&c, written);
-            } else if ((st = check_unparked(w, &c, &tid)) == CHOOK_OK) {
-                st = write_code_breakpoint_first(w, &c);
-            }
+        pid_t tid = 0;
+        size_t failed = 0;
+        int changed = 0, stopped = 0;
+        if (only_thread()) {
+            /* Nobody to park or move: write as a stop would, and serialise. As
+             * a stop would, give back a disposition kept for a stale signal of a
+             * thread that has gone since. */
+            chook__stopsig_sweep();
+            stopped = 1;
+            st = write_code(&c, &failed, &changed);
             if (st == CHOOK_OK) update_slots(&c);
-            chook__world_resume(w);
-            /* Threads run again: messages may be formatted now. */
-            if (st == CHOOK_ETHREADS && tid)
-                st = chook__fail(st, "thread %d blocks chook's signal and sleeps inside the "
-                                 "bytes to patch; nothing changed", (int)tid);
-            else if (st == CHOOK_ETHREADS)
-                st = chook__fail(st, "a thread that blocks chook's signal woke up during the "
-                                 "commit; nothing changed, try again");
-            else if (st != CHOOK_OK)
-                st = chook__fail(CHOOK_EPATCH, "target 0x%lx: writing the patch failed; "
-                                 "nothing changed", (unsigned long)c.code[written < c.ncode ?
-                                                                          written : 0]->target);
+            solo_serialize();
+        } else {
+            st = write_stopped(&c, &failed, &changed, &tid, &stopped);
         }
+        /* Threads run again: messages may be formatted now. */
+        if (st == CHOOK_OK || !stopped)
+            ; /* done, or the stop failed and said why */
+        else if (st == CHOOK_ETHREADS && tid)
+            st = chook__fail(st, "thread %d blocks chook's signal and sleeps inside the "
+                             "bytes to patch; nothing changed", (int)tid);
+        else if (st == CHOOK_ETHREADS)
+            st = chook__fail(st, "a thread that blocks chook's signal woke up during the "
+                             "commit; nothing changed, try again");
+        else if (st == CHOOK_EPATCH && changed)
+            st = chook__fail(st, "target 0x%lx: its code was changed by someone else while "
+                             "chook was patching it; nothing changed",
+                             (unsigned long)c.code[failed]->target);
+        else
+            st = chook__fail(CHOOK_EPATCH, "target 0x%lx: writing the patch failed; "
+                             "nothing changed", (unsigned long)c.code[failed]->target);
     } else if (st == CHOOK_OK) {
         update_slots(&c);
     }
@@ -487,6 +575,8 @@ static int commit_locked(struct txn *t)
     }
     if (c.sites) chook__free(c.sites, cap * sizeof *c.sites);
     if (c.code) chook__free(c.code, cap * sizeof *c.code);
+    /* Cached code lives for one transaction at most. */
+    chook__code_cache_drop();
     return st;
 }
 
@@ -509,6 +599,7 @@ int chook_transaction_abort(void)
     CHOOK_CHECK(lock_commit());
     open_txn = NULL;
     txn_discard_pending(t);
+    chook__code_cache_drop();
     unlock_commit();
     txn_free(t);
     return CHOOK_OK;
@@ -522,6 +613,7 @@ int chook_transaction_commit(void)
     CHOOK_CHECK(lock_commit());
     open_txn = NULL;
     if (t->status != CHOOK_OK) {
+        chook__code_cache_drop(); /* commit_locked() drops it otherwise */
         st = chook__fail(t->status, "%s", t->message);
     } else {
         st = commit_locked(t);
@@ -548,6 +640,7 @@ static int run_queued(queue_fn fn, void *arg)
     CHOOK_CHECK(lock_commit());
     int st = fn(&local, arg);
     if (st == CHOOK_OK) st = commit_locked(&local);
+    else chook__code_cache_drop(); /* commit_locked() drops it otherwise */
     if (st != CHOOK_OK) txn_discard_pending(&local);
     unlock_commit();
     chook__free(local.ops, local.cap * sizeof *local.ops);
@@ -589,10 +682,18 @@ static int install(void *target, void *replacement, void **original, chook_hook 
     if (!replacement) return chook__fail(CHOOK_EINVAL, "replacement is NULL");
     if (replacement == target)
         return chook__fail(CHOOK_ESELF, "replacement %p is the target itself", replacement);
-    int st = chook__check_code_address((uintptr_t)replacement, "replacement");
-    if (st != CHOOK_OK) {
-        if (open_txn) txn_record_failure(open_txn, st);
-        return st;
+    /* A transaction usually installs one replacement on many targets: it is
+     * checked once per transaction (each check reads the clock and takes the
+     * maps lock). */
+    struct txn *t = open_txn;
+    struct chook_hook *last = t && t->count ? t->ops[t->count - 1].hook : NULL;
+    if (!last || t->ops[t->count - 1].kind != OP_INSTALL ||
+        last->replacement != replacement) {
+        int st = chook__check_code_address((uintptr_t)replacement, "replacement");
+        if (st != CHOOK_OK) {
+            if (t) txn_record_failure(t, st);
+            return st;
+        }
     }
     struct install_args a = { (uintptr_t)target, (uintptr_t)replacement, original, hook,
                               internal };
@@ -671,6 +772,8 @@ int chook_probe(const void *target, chook_probe_info *info)
         info->status = lock_commit();
         if (info->status == CHOOK_OK) {
             chook__site_examine((uintptr_t)target, info);
+            /* Pages cached outside a transaction are not kept for later ones. */
+            if (!open_txn) chook__code_cache_drop();
             unlock_commit();
         }
     }

@@ -63,10 +63,14 @@ struct site {
     uint16_t tramp_off[CHOOK_ARCH_MAX_INSNS + 1];
     size_t tramp_len;
     uintptr_t *entry_slot;
+    uint8_t *block;       /* code_size bytes still to be written at `code` (the
+                             entry stub and trampoline of a site prepared but not
+                             yet committed), NULL once written */
     int patched;          /* committed: the target holds our jump */
     struct chook_hook *hooks;      /* committed chain, newest first */
     struct chook_hook *free_hooks; /* removed hook records with their stubs */
     struct site *hash_next;
+    struct site *cell_next; /* site.c's index by the target's 64-byte cell */
     /* Scratch used by one commit (under the commit lock). */
     uint64_t txn_mark;
     struct chook_hook **next_chain;
@@ -95,6 +99,32 @@ void chook__hook_recycle(struct chook_hook *h);
  * user's chook_uninstall(target). */
 int chook__install_internal(void *target, void *replacement, void **original,
                             chook_hook **hook);
+
+/* Forgets a site's pending block (written, or never to be). */
+void chook__site_drop_block(struct site *s);
+
+/* patchio.c — commit-time code I/O, under the commit lock. */
+/* Sorts sites by patch address. No libc. */
+void chook__sites_sort_by_patch(struct site **v, size_t n);
+/* Writes the pending blocks of the n sites (site.block), sorted by address and
+ * adjacent blocks in one write. Before anything can reach them; formats messages. */
+int chook__sites_write_blocks(struct site **v, size_t n);
+/* Reads the patched bytes of n sites sorted by patch address afresh, once per
+ * page, and compares each with expect(site). Returns the index of the first
+ * site that differs (or could not be read), n when all match. No libc. */
+size_t chook__sites_check(struct site *const *v, size_t n,
+                          const uint8_t *(*expect)(const struct site *));
+/* Writes new(site) over the n sites sorted by patch address, sites that share a
+ * page in one write whose gaps hold the bytes read afresh just before, and
+ * verifies by reading back; first checks each site still holds old(site).
+ * Only while every other thread is parked (the gaps are rewritten). Returns
+ * CHOOK_OK, or CHOOK_EPATCH with *bad the first site not known to be untouched
+ * (sites before it were written: the caller restores them and the site itself)
+ * and *changed set when a site held foreign bytes (nothing of it written). No libc. */
+int chook__sites_write_patches(struct site *const *v, size_t n,
+                               const uint8_t *(*old)(const struct site *),
+                               const uint8_t *(*new_)(const struct site *), size_t *bad,
+                               int *changed);
 
 /* Checks an address is mapped and executable; `what` names it in messages. */
 int chook__check_code_address(uintptr_t addr, const char *what);

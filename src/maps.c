@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
+#include "codepage.h"
 #include "internal.h"
 #include "stop.h"
 
@@ -109,6 +110,8 @@ static int find_cb(const chook__region *r, void *ctx)
 
 int chook__maps_find(uintptr_t addr, chook__region *out)
 {
+    /* Defined on every path, found or not (callers pass fresh locals). */
+    chook__memset(out, 0, sizeof *out);
     struct find_ctx f = { addr, out };
     int r = chook__maps_each(find_cb, &f);
     if (r < 0) return r;
@@ -174,6 +177,8 @@ int chook__maps_find_cached(uintptr_t addr, chook__region *out)
         snap.count = 0;
         int r = chook__maps_each(snap_add, NULL);
         snap.taken_ns = now;
+        /* Cached code is trusted no longer than the snapshot (codepage.h). */
+        chook__code_cache_drop();
         if (r < 0) snap.count = 0;
         found = snap_lookup(addr, out);
     }
@@ -189,6 +194,8 @@ void chook__maps_invalidate(void)
     snap.taken_ns = 0;
     snap.count = 0;
     chook__mutex_unlock(&snap.lock);
+    /* Mappings changed: cached code may belong to what was unmapped. */
+    chook__code_cache_drop();
 }
 
 /* fork() must not split this lock (see chook__fork_guard). */

@@ -5,14 +5,19 @@
  */
 #include <sys/mman.h>
 
+#include "codepage.h"
 #include "hook.h"
 
 #define SCAN_UNKNOWN 4096u        /* bytes scanned for branches when the size is unknown */
 #define SCAN_MAX (256u * 1024u)   /* longest function body scanned */
 #define ENTRY_STUB 8u             /* bytes of the entry stub (slot jump + traps) */
 
+/* Sites by target, and by the 64-byte cell of their target (the overlap check
+ * looks for sites near an address; sites are never removed from either). */
+#define CELL_SHIFT 6
+
 static struct {
-    struct site **buckets;
+    struct site **buckets, **cells;
     size_t nbuckets, count;
 } sites;
 
@@ -30,27 +35,39 @@ struct site *chook__site_find(uintptr_t target)
     return NULL;
 }
 
+static void link_site(struct site *e, struct site **b, struct site **c, size_t n)
+{
+    size_t k = hash_addr(e->target, n);
+    e->hash_next = b[k];
+    b[k] = e;
+    k = hash_addr(e->target >> CELL_SHIFT, n);
+    e->cell_next = c[k];
+    c[k] = e;
+}
+
 static int sites_add(struct site *s)
 {
     if (sites.count + 1 > sites.nbuckets) {
         size_t n = sites.nbuckets ? sites.nbuckets * 2 : 256;
         struct site **b = chook__alloc(n * sizeof *b);
-        if (!b) return CHOOK_ENOMEM;
+        struct site **c = b ? chook__alloc(n * sizeof *c) : NULL;
+        if (!c) {
+            if (b) chook__free(b, n * sizeof *b);
+            return CHOOK_ENOMEM;
+        }
         for (size_t i = 0; i < sites.nbuckets; i++) {
             for (struct site *e = sites.buckets[i], *next; e; e = next) {
                 next = e->hash_next;
-                size_t k = hash_addr(e->target, n);
-                e->hash_next = b[k];
-                b[k] = e;
+                link_site(e, b, c, n);
             }
         }
         chook__free(sites.buckets, sites.nbuckets * sizeof *b);
+        chook__free(sites.cells, sites.nbuckets * sizeof *c);
         sites.buckets = b;
+        sites.cells = c;
         sites.nbuckets = n;
     }
-    size_t k = hash_addr(s->target, sites.nbuckets);
-    s->hash_next = sites.buckets[k];
-    sites.buckets[k] = s;
+    link_site(s, sites.buckets, sites.cells, sites.nbuckets);
     sites.count++;
     return CHOOK_OK;
 }
@@ -84,7 +101,8 @@ struct analysis {
 static int analyze(uintptr_t target, size_t need, struct analysis *a)
 {
     char err[CHOOK_ARCH_ERRLEN];
-    long n = chook__code_read(target, a->bytes, sizeof a->bytes);
+    /* Cached: commit checks these bytes afresh before anything is written. */
+    long n = chook__code_read_cached(target, a->bytes, sizeof a->bytes);
     if (n <= 0)
         return chook__fail(CHOOK_EUNMAPPED, "target 0x%lx cannot be read", (unsigned long)target);
     uintptr_t next_start = 0;
@@ -126,7 +144,10 @@ static int check_branches(uintptr_t target, const struct analysis *a)
     uint8_t *buf = own ? chook__alloc(len) : (uint8_t *)a->bytes;
     if (!buf) return chook__fail(CHOOK_ENOMEM, "out of memory scanning target 0x%lx",
                                  (unsigned long)target);
-    long n = own ? chook__code_read(start, buf, len) : (long)len;
+    /* Short bodies come from the page cache (targets of a transaction often
+     * share pages); long ones are read at once rather than page by page. */
+    long n = !own ? (long)len : len <= 2 * 4096u ? chook__code_read_cached(start, buf, len)
+                                                 : chook__code_read(start, buf, len);
     int st = CHOOK_OK;
     if (n > 0) {
         chook_arch_code code = {
@@ -160,19 +181,22 @@ static int relocate_at(uintptr_t target, const struct analysis *a, uintptr_t pc,
 
 int chook__site_check_overlap(const struct site *s)
 {
-    /* Patches are at most CHOOK_ARCH_MAX_PATCH (+ skip) long: look at the
-     * neighbouring entries on both sides. */
+    /* Patches are at most CHOOK_ARCH_MAX_PATCH (+ skip) long: look at the sites
+     * whose targets lie that far before the patch or inside it. */
     uintptr_t lo = s->patch_at, hi = s->patch_at + s->plan.patch_len;
-    for (uintptr_t t = lo > CHOOK_ARCH_MAX_PATCH + 8 ? lo - CHOOK_ARCH_MAX_PATCH - 8 : 0;
-         t < hi; t++) {
-        if (t == s->target) continue;
-        const struct site *o = chook__site_find(t);
-        if (!o || !o->patched) continue;
-        uintptr_t olo = o->patch_at, ohi = o->patch_at + o->plan.patch_len;
-        if (olo < hi && lo < ohi)
-            return chook__fail(CHOOK_EPATCH,
-                               "target 0x%lx: its patch would overlap the hook at 0x%lx",
-                               (unsigned long)s->target, (unsigned long)o->target);
+    uintptr_t from = lo > CHOOK_ARCH_MAX_PATCH + 8 ? lo - CHOOK_ARCH_MAX_PATCH - 8 : 0;
+    for (uintptr_t cell = from >> CELL_SHIFT; cell <= (hi - 1) >> CELL_SHIFT; cell++) {
+        for (const struct site *o = sites.cells[hash_addr(cell, sites.nbuckets)]; o;
+             o = o->cell_next) {
+            if (o == s || o->target >> CELL_SHIFT != cell || o->target < from ||
+                o->target >= hi || !o->patched)
+                continue;
+            uintptr_t olo = o->patch_at, ohi = o->patch_at + o->plan.patch_len;
+            if (olo < hi && lo < ohi)
+                return chook__fail(CHOOK_EPATCH,
+                                   "target 0x%lx: its patch would overlap the hook at 0x%lx",
+                                   (unsigned long)s->target, (unsigned long)o->target);
+        }
     }
     return CHOOK_OK;
 }
@@ -188,48 +212,79 @@ int chook__site_bytes_are(const struct site *s, const uint8_t *expect)
 static int site_still_valid(const struct site *s)
 {
     uint8_t now[sizeof s->prologue];
-    long n = chook__code_read(s->target, now, s->prologue_len);
+    long n = chook__code_read_cached(s->target, now, s->prologue_len);
     return n == (long)s->prologue_len && chook__memcmp(now, s->prologue, s->prologue_len) == 0;
+}
+
+/* Allocates the site's block (entry stub, then trampoline) near `near` and
+ * relocates the prologue to its real address. The relocation's length depends
+ * on the distance (a RIP-relative operand may need a longer form), so the block
+ * is allocated at a first guess and again, at the size the relocation turned out
+ * to need, when that differs by a granule: blocks carry no unused slack.
+ * Returns the block (its size in *size), or 0 with *st == CHOOK_OK when no
+ * memory can be had there, or 0 with a failing *st. */
+static uintptr_t place(uintptr_t target, uintptr_t near, const struct analysis *a,
+                       size_t guess, chook_arch_tramp *t, size_t *size, int *st)
+{
+    enum { ATTEMPTS = 4 };
+    /* Whole granules of chook__code_alloc (16 bytes): a block covers its
+     * allocation, so neighbouring blocks are written in one go at commit. */
+    size_t want = CHOOK_ALIGN_UP(ENTRY_STUB + guess, 16u);
+    *st = CHOOK_OK;
+    for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+        uintptr_t code = chook__code_alloc(near, want);
+        if (!code) return 0;
+        *st = relocate_at(target, a, code + ENTRY_STUB, t);
+        size_t need = CHOOK_ALIGN_UP(ENTRY_STUB + t->len, 16u);
+        /* Exact, or at least fitting once a smaller block has been tried. */
+        if (*st == CHOOK_OK && (need == want || (need < want && attempt + 1 == ATTEMPTS))) {
+            *size = want;
+            return code;
+        }
+        /* Never written: nothing can run it. */
+        chook__code_free(code, want);
+        if (*st != CHOOK_OK) return 0;
+        want = need;
+    }
+    *st = chook__fail(CHOOK_EINTERNAL, "target 0x%lx: the trampoline's size kept changing "
+                      "with its address", (unsigned long)target);
+    return 0;
+}
+
+/* A first guess of the trampoline's length: the instructions it takes over and
+ * a jump back, as when nothing needs a longer form. */
+static size_t tramp_guess(const struct analysis *a, enum chook_arch_jump back)
+{
+    return a->plan.skip + a->plan.patch_len + chook_arch_jump_size(back);
 }
 
 static int build(struct site *s, uintptr_t target)
 {
-    struct analysis *a = chook__alloc(sizeof *a);
-    if (!a) return chook__fail(CHOOK_ENOMEM, "out of memory preparing target 0x%lx",
-                               (unsigned long)target);
-    chook_arch_tramp *t = chook__alloc(sizeof *t);
-    int st = t ? CHOOK_OK : chook__fail(CHOOK_ENOMEM, "out of memory");
+    /* On the stack (under 1 KiB): a transaction builds thousands of sites and
+     * each heap round trip takes the heap's lock. */
+    struct analysis an;
+    chook_arch_tramp tr;
+    struct analysis *a = &an;
+    chook_arch_tramp *t = &tr;
+    int st = CHOOK_OK;
     enum chook_arch_jump kind = CHOOK_ARCH_JUMP_NEAR;
     uintptr_t code = 0;
     size_t size = 0;
 
     if (st == CHOOK_OK) st = analyze(target, chook_arch_jump_size(kind), a);
     if (st == CHOOK_OK) st = check_branches(target, a);
-    /* Size the trampoline as if it sat right at the target, then place it. */
-    if (st == CHOOK_OK) st = relocate_at(target, a, target, t);
-    if (st == CHOOK_OK) {
-        size = ENTRY_STUB + t->len + 32; /* slack: far forms are longer */
-        code = chook__code_alloc(target, size);
-        if (!code) {
-            /* No memory within reach: an absolute jump needs more bytes. */
-            kind = CHOOK_ARCH_JUMP_FAR;
-            st = analyze(target, chook_arch_jump_size(kind), a);
-            if (st == CHOOK_OK) st = check_branches(target, a);
-            if (st == CHOOK_OK) st = relocate_at(target, a, target, t);
-            if (st == CHOOK_OK) {
-                size = ENTRY_STUB + t->len + 64;
-                code = chook__code_alloc(0, size);
-                if (!code)
-                    st = chook__fail(CHOOK_ENOMEM, "target 0x%lx: no executable memory "
-                                     "can be had", (unsigned long)target);
-            }
-        }
-    }
-    if (st == CHOOK_OK) {
-        st = relocate_at(target, a, code + ENTRY_STUB, t);
-        if (st == CHOOK_OK && ENTRY_STUB + t->len > size)
-            st = chook__fail(CHOOK_EINTERNAL, "target 0x%lx: trampoline grew to %zu bytes",
-                             (unsigned long)target, t->len);
+    if (st == CHOOK_OK)
+        code = place(target, target, a, tramp_guess(a, CHOOK_ARCH_JUMP_NEAR), t, &size, &st);
+    if (st == CHOOK_OK && !code) {
+        /* No memory within reach: an absolute jump needs more bytes. */
+        kind = CHOOK_ARCH_JUMP_FAR;
+        st = analyze(target, chook_arch_jump_size(kind), a);
+        if (st == CHOOK_OK) st = check_branches(target, a);
+        if (st == CHOOK_OK)
+            code = place(target, 0, a, tramp_guess(a, CHOOK_ARCH_JUMP_FAR), t, &size, &st);
+        if (st == CHOOK_OK && !code)
+            st = chook__fail(CHOOK_ENOMEM, "target 0x%lx: no executable memory can be had",
+                             (unsigned long)target);
     }
     uintptr_t *slot = NULL;
     if (st == CHOOK_OK) {
@@ -237,9 +292,15 @@ static int build(struct site *s, uintptr_t target)
         if (!slot) st = chook__fail(CHOOK_ENOMEM, "target 0x%lx: no slot memory",
                                     (unsigned long)target);
     }
-    uint8_t block[ENTRY_STUB + CHOOK_ARCH_MAX_TRAMP];
+    uint8_t *block = NULL;
     if (st == CHOOK_OK) {
-        chook_arch_fill_trap(block, ENTRY_STUB);
+        block = chook__alloc(size);
+        if (!block) st = chook__fail(CHOOK_ENOMEM, "out of memory preparing target 0x%lx",
+                                     (unsigned long)target);
+    }
+    if (st == CHOOK_OK) {
+        /* Traps after the trampoline too: the block is written whole. */
+        chook_arch_fill_trap(block, size);
         if (!chook_arch_write_slot_jump(block, code, (uintptr_t)slot))
             st = chook__fail(CHOOK_EINTERNAL, "slot out of reach of its stub");
     }
@@ -248,7 +309,6 @@ static int build(struct site *s, uintptr_t target)
         /* The slot starts at the trampoline: a thread that reaches the entry
          * stub before the first hook is set runs the original. */
         __atomic_store_n(slot, code + ENTRY_STUB, __ATOMIC_RELEASE);
-        st = chook__code_write(code, block, ENTRY_STUB + t->len);
     }
     if (st == CHOOK_OK) {
         uintptr_t patch_at = target + a->plan.skip;
@@ -272,16 +332,25 @@ static int build(struct site *s, uintptr_t target)
             s->tramp_len = t->len;
             chook__memcpy(s->tramp_off, t->insn_off, sizeof s->tramp_off);
             s->entry_slot = slot;
+            /* Written at commit (chook__site_write_blocks), with the other
+             * blocks of the transaction: nothing can reach it before. */
+            s->block = block;
+            block = NULL;
         }
     }
+    if (block) chook__free(block, size);
     if (st != CHOOK_OK) {
         /* Nothing reachable refers to these yet. */
         if (slot) chook__slot_free(slot);
         if (code) chook__code_free(code, size);
     }
-    chook__free(t, sizeof *t);
-    chook__free(a, sizeof *a);
     return st;
+}
+
+void chook__site_drop_block(struct site *s)
+{
+    if (s->block) chook__free(s->block, s->code_size);
+    s->block = NULL;
 }
 
 int chook__site_prepare(uintptr_t target, struct site **out)
@@ -309,17 +378,21 @@ int chook__site_prepare(uintptr_t target, struct site **out)
         return st;
     }
     if (s) {
-        /* Keep the record (handles may point at it); take the new code. */
-        struct site *keep_next = s->hash_next;
+        /* Keep the record (handles may point at it); take the new code. An old
+         * block never written is dropped: nothing ever reached it. */
+        chook__site_drop_block(s);
+        struct site *keep_next = s->hash_next, *keep_cell = s->cell_next;
         struct chook_hook *keep_free = s->free_hooks;
         *s = *fresh;
         s->hash_next = keep_next;
+        s->cell_next = keep_cell;
         s->free_hooks = keep_free;
         for (struct chook_hook *h = keep_free; h; h = h->free_next) h->site = s;
         chook__free(fresh, sizeof *fresh);
     } else {
         s = fresh;
         if (sites_add(s) != CHOOK_OK) {
+            chook__site_drop_block(s);
             chook__slot_free(s->entry_slot);
             chook__code_free(s->code, s->code_size);
             chook__free(s, sizeof *s);

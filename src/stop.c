@@ -457,6 +457,12 @@ static void membarrier_register(void)
         membarrier_state = 1;
 }
 
+int chook__membarrier_ready(void)
+{
+    membarrier_register();
+    return membarrier_state == 1;
+}
+
 int chook__world_stop(chook__world **out)
 {
     chook__world *w = &world;

@@ -60,7 +60,15 @@ void chook__world_set_pc(chook__world *w, size_t i, uintptr_t pc);
  * left the signal handler. */
 void chook__world_resume(chook__world *w);
 
-/* The commit lock: one commit at a time in the process. Held across fork()
+/* Registers for membarrier SYNC_CORE once per process (again after fork) and
+ * says whether the kernel serialises cores with it; 0 means callers must
+ * serialise their own core (chook_arch_serialize). */
+int chook__membarrier_ready(void);
+
+/* A process with one thread is patched without a stop (hook.c checks
+ * /proc/self/stat): there is nobody to park.
+ *
+ * The commit lock: one commit at a time in the process. Held across fork()
  * (pthread_atfork) so a child never inherits a half-done commit; the child starts
  * with it unlocked. */
 void chook__commit_lock(void);
