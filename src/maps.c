@@ -123,7 +123,8 @@ int chook__maps_find(uintptr_t addr, chook__region *out)
  * A snapshot of the mappings, for checks done once per hook: reading
  * /proc/self/maps costs tens of microseconds, too much for a transaction of
  * thousands of hooks. The snapshot is taken again when it is older than
- * SNAPSHOT_NS or does not hold the address. A stale answer cannot crash anything:
+ * SNAPSHOT_NS (the clock is looked at every 16th lookup) or does not hold the
+ * address. A stale answer cannot crash anything:
  * code is then read and written through /proc/self/mem, which fails cleanly on an
  * unmapped address.
  */
@@ -134,6 +135,8 @@ static struct {
     chook__region *regions;
     size_t count, cap;
     uint64_t taken_ns;
+    uint64_t now_ns;   /* the clock at the last look */
+    unsigned lookups;  /* the clock is a system call: looked at every 16th lookup */
 } snap;
 
 static int snap_add(const chook__region *r, void *ctx)
@@ -171,12 +174,13 @@ static int snap_lookup(uintptr_t addr, chook__region *out)
 int chook__maps_find_cached(uintptr_t addr, chook__region *out)
 {
     chook__mutex_lock(&snap.lock);
-    uint64_t now = chook__now_ns();
+    if (snap.lookups++ % 16 == 0) snap.now_ns = chook__now_ns();
+    uint64_t now = snap.now_ns;
     int found = snap.count && now - snap.taken_ns < SNAPSHOT_NS && snap_lookup(addr, out);
     if (!found) {
         snap.count = 0;
         int r = chook__maps_each(snap_add, NULL);
-        snap.taken_ns = now;
+        snap.taken_ns = snap.now_ns = now = chook__now_ns();
         /* Cached code is trusted no longer than the snapshot (codepage.h). */
         chook__code_cache_drop();
         if (r < 0) snap.count = 0;

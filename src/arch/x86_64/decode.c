@@ -23,6 +23,30 @@ int chook__x86_decode(const uint8_t *bytes, size_t avail, uintptr_t pc,
     return 1;
 }
 
+int chook__x86_decode_lite(const uint8_t *bytes, size_t avail, uintptr_t pc,
+                           chook__x86_insn *out)
+{
+    ZydisDecoder dec;
+    if (avail == 0 ||
+        !ZYAN_SUCCESS(ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
+        return 0;
+    /* No decoder context: the operands are not decoded (about half the work). */
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&dec, NULL, bytes, avail, &out->zi)))
+        return 0;
+    out->bytes = bytes;
+    out->pc = pc;
+    return 1;
+}
+
+int chook__x86_direct_target_lite(const chook__x86_insn *in, uintptr_t *target)
+{
+    /* Direct branches carry their displacement as the first, relative immediate:
+     * the target is the end of the instruction plus it. */
+    if (!in->zi.raw.imm[0].is_relative) return 0;
+    *target = in->pc + in->zi.length + (uintptr_t)(intptr_t)in->zi.raw.imm[0].value.s;
+    return 1;
+}
+
 /* The relative immediate operand of a direct branch, or NULL. */
 static const ZydisDecodedOperand *rel_imm(const chook__x86_insn *in)
 {

@@ -30,13 +30,13 @@ int chook_arch_find_branch_into(const chook_arch_code *code, uintptr_t lo,
     while (pos < end) {
         chook__x86_insn in;
         uintptr_t a = code->pc + pos, t;
-        if (!chook__x86_decode(code->bytes + pos, end - pos, a, &in)) break;
+        if (!chook__x86_decode_lite(code->bytes + pos, end - pos, a, &in)) break;
         if (code->func_end <= code->pc) {
             /* Without a symbol size, padding after a function end ends the sweep. */
             if (after_end && chook__x86_is_padding(&in)) break;
             after_end = !chook__x86_falls_through(&in);
         }
-        if ((a < lo || a >= hi) && chook__x86_direct_target(&in, &t) && t > lo && t < hi) {
+        if ((a < lo || a >= hi) && chook__x86_direct_target_lite(&in, &t) && t > lo && t < hi) {
             if (from) *from = a;
             if (to) *to = t;
             return 1;
