@@ -38,6 +38,8 @@
  * `status`. Not for use while threads are parked (formatting may call libc). */
 int chook__fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int chook__vfail(int status, const char *fmt, va_list ap);
+/* Sets this thread's chook_last_error() to message as it is (no formatting). */
+void chook__set_last_error(const char *message);
 /* Prefixes the current last-error message with a printf-style context
  * ("target 0x...: " + old message) and returns status. */
 int chook__fail_context(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -204,7 +204,7 @@ void chook__error_save(chook__saved_error *e)
 
 void chook__error_restore(const chook__saved_error *e)
 {
-    chook__fail(CHOOK_OK, "%s", e->message);
+    chook__set_last_error(e->message);
 }
 
 int chook__modules_refresh(void)

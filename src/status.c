@@ -80,3 +80,11 @@ int chook__fail_context(int status, const char *fmt, ...)
     last_error[used + old_len] = 0;
     return status;
 }
+
+void chook__set_last_error(const char *message)
+{
+    size_t n = strlen(message);
+    if (n >= sizeof last_error) n = sizeof last_error - 1;
+    memmove(last_error, message, n);
+    last_error[n] = 0;
+}
