@@ -5,13 +5,14 @@
 #   make bench      benchmarks (ARGS=--json for machine-readable output)
 #   make stress     long stress runs        make fuzz   long fuzz run
 #   make install    cmake --install (PREFIX=/usr/local)
+MAKEFLAGS += --no-print-directory
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 ARGS   ?=
 FUZZ_SECONDS ?= 30
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-release test-asan fuzz-short cppcheck demo bench stress fuzz install clean
+.PHONY: all deps build build-quiet test test-release test-asan fuzz-short cppcheck demo bench stress fuzz install clean
 
 all: build
 
@@ -21,6 +22,11 @@ deps:
 build: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build -j $(JOBS)
+
+# The same, printing the compiler's output only when the build fails.
+build-quiet: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build -j $(JOBS) >build/.build.log 2>&1 || { cat build/.build.log; exit 1; }
 
 test: test-release test-asan fuzz-short cppcheck
 	@echo "chook: all checks passed"
@@ -61,10 +67,10 @@ cppcheck:
 	    --suppress=missingIncludeSystem --suppress=ctuuninitvar src include
 	@echo "cppcheck: clean"
 
-demo: build
+demo: build-quiet
 	@scripts/demo.sh build
 
-bench: build
+bench: build-quiet
 	@scripts/bench.sh build $(ARGS)
 
 stress: build
