@@ -65,7 +65,7 @@ static void *target_caller(void *arg)
 
 Test(live_stress, install_and_uninstall_while_four_threads_call_the_target)
 {
-    int cycles = live_long_mode() ? 20000 : 200;
+    int cycles = live_long_mode() ? 20000 : 2000;
     start_callers(target_caller);
     int failures = 0;
     for (int i = 0; i < cycles; i++) {
@@ -129,7 +129,7 @@ static int toggle_all(int install)
 
 Test(live_stress, a_transaction_of_1000_hooks_toggled_while_threads_call_them)
 {
-    int toggles = live_long_mode() ? 1000 : 30;
+    int toggles = live_long_mode() ? 1000 : 100;
     start_callers(many_caller);
     int failures = 0;
     for (int i = 0; i < toggles; i++) {
