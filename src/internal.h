@@ -61,6 +61,17 @@ long chook__sys_futex_wait(int *addr, int val, const struct timespec *timeout);
 long chook__sys_futex_wake(int *addr, int count);
 long chook__sys_nanosleep_ns(uint64_t ns);
 uint64_t chook__now_ns(void); /* CLOCK_MONOTONIC through the vDSO-free syscall */
+/* The kernel's struct sigaction for rt_sigaction (not libc's), and the flag that
+ * says sa_restorer is valid (the kernel ABI's value; <signal.h> hides it). */
+struct chook__ksigaction {
+    void *handler;
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+#define CHOOK_SA_RESTORER 0x04000000
+long chook__sys_sigaction(int sig, const struct chook__ksigaction *act,
+                          struct chook__ksigaction *old);
 /* True when mmap returned an error. */
 #define CHOOK_MMAP_FAILED(p) ((uintptr_t)(p) > (uintptr_t)-4096)
 

@@ -19,19 +19,6 @@
 #include "internal.h"
 #include "stop_impl.h"
 
-/* The kernel's struct sigaction for rt_sigaction (not libc's). */
-struct ksigaction {
-    void *handler;
-    unsigned long flags;
-    void (*restorer)(void);
-    uint64_t mask;
-};
-
-/* Tells the kernel that sa_restorer is valid. Not exported by <signal.h>; the
- * value is the kernel ABI's. */
-#ifndef SA_RESTORER
-#define SA_RESTORER 0x04000000
-#endif
 
 /* Threads that may still receive a signal of a failed stop. Each failed stop adds
  * at most the threads it gave up on; when the list is full the signal's handler
@@ -39,7 +26,7 @@ struct ksigaction {
 #define STALE_MAX 64
 
 static struct {
-    struct ksigaction app[CHOOK__NSIG + 1]; /* the application's disposition, by signal */
+    struct chook__ksigaction app[CHOOK__NSIG + 1]; /* the application's disposition, by signal */
     uint64_t installed;                     /* signals that have chook's handler now */
     uint64_t keep;                          /* signals whose handler must stay (overflow) */
     chook__sig_handler handler;             /* chook's handler, once installed */
@@ -48,11 +35,6 @@ static struct {
     size_t n_stale;
 } sigstate;
 
-static long ksigaction_call(int sig, const struct ksigaction *act, struct ksigaction *old)
-{
-    return chook_arch_syscall(SYS_rt_sigaction, sig, (long)act, (long)old,
-                              sizeof(uint64_t), 0, 0);
-}
 
 /* The highest signal that libc keeps for itself and never lets a thread block
  * through its own functions (glibc: 33, its set-id broadcast signal; musl: 34,
@@ -93,8 +75,8 @@ int chook__stopsig_choose(int *sig)
     /* Otherwise the highest free real-time signal: an application that picks
      * signals for itself usually counts up from SIGRTMIN. */
     for (s = SIGRTMAX; s >= SIGRTMIN; s--) {
-        struct ksigaction cur;
-        if (ksigaction_call(s, NULL, &cur) == 0 && cur.handler == (void *)SIG_DFL) {
+        struct chook__ksigaction cur;
+        if (chook__sys_sigaction(s, NULL, &cur) == 0 && cur.handler == (void *)SIG_DFL) {
             sigstate.picked = s;
             *sig = s;
             return CHOOK_OK;
@@ -107,17 +89,17 @@ int chook__stopsig_choose(int *sig)
 
 int chook__stopsig_install(int sig, chook__sig_handler handler)
 {
-    struct ksigaction cur, ours = {
+    struct chook__ksigaction cur, ours = {
         .handler = (void *)handler,
         /* SA_RESTART: most system calls the parked thread was in carry on.
          * SA_ONSTACK: a thread with an alternate stack parks there. */
-        .flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK | SA_RESTORER,
+        .flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK | CHOOK_SA_RESTORER,
         .restorer = chook_arch_sigreturn,
         /* Everything blocked while parked: no application handler may run on a
          * parked thread while code is being rewritten. */
         .mask = ~(uint64_t)0,
     };
-    long rc = ksigaction_call(sig, NULL, &cur);
+    long rc = chook__sys_sigaction(sig, NULL, &cur);
     if (rc < 0)
         return chook__fail(CHOOK_ENOSYS, "cannot read the disposition of signal %d "
                            "(errno %ld)", sig, -rc);
@@ -130,7 +112,7 @@ int chook__stopsig_install(int sig, chook__sig_handler handler)
     /* Saved before ours goes in, so a foreign signal arriving at once is passed
      * to the right place. */
     sigstate.app[sig] = cur;
-    rc = ksigaction_call(sig, &ours, &cur);
+    rc = chook__sys_sigaction(sig, &ours, &cur);
     if (rc < 0)
         return chook__fail(CHOOK_ENOSYS, "cannot install chook's handler for signal %d "
                            "(errno %ld)", sig, -rc);
@@ -152,10 +134,10 @@ void chook__stopsig_release(int sig)
     if (sig <= 0 || sig > CHOOK__NSIG || !(sigstate.installed & CHOOK__SIGBIT(sig)) ||
         has_stale(sig))
         return;
-    struct ksigaction cur;
+    struct chook__ksigaction cur;
     /* If the application replaced chook's handler meanwhile, its choice stands. */
-    if (ksigaction_call(sig, NULL, &cur) == 0 && cur.handler == (void *)sigstate.handler)
-        ksigaction_call(sig, &sigstate.app[sig], NULL);
+    if (chook__sys_sigaction(sig, NULL, &cur) == 0 && cur.handler == (void *)sigstate.handler)
+        chook__sys_sigaction(sig, &sigstate.app[sig], NULL);
     sigstate.installed &= ~CHOOK__SIGBIT(sig);
 }
 
@@ -200,7 +182,7 @@ void chook__stopsig_sweep(void)
 void chook__stopsig_forward(int sig, siginfo_t *info, void *ucontext)
 {
     if (sig <= 0 || sig > CHOOK__NSIG) return;
-    const struct ksigaction *a = &sigstate.app[sig];
+    const struct chook__ksigaction *a = &sigstate.app[sig];
     /* SIG_IGN: nothing to do. SIG_DFL would end the process for a real-time
      * signal; while chook's handler stands in, such a stray signal is dropped
      * instead (documented). */

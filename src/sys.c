@@ -46,6 +46,12 @@ long chook__sys_munmap(void *addr, size_t len)
     return SYS(SYS_munmap, addr, len, 0, 0, 0, 0);
 }
 
+long chook__sys_sigaction(int sig, const struct chook__ksigaction *act,
+                          struct chook__ksigaction *old)
+{
+    return SYS(SYS_rt_sigaction, sig, act, old, sizeof(uint64_t), 0, 0);
+}
+
 long chook__sys_getpid(void) { return SYS(SYS_getpid, 0, 0, 0, 0, 0, 0); }
 long chook__sys_gettid(void) { return SYS(SYS_gettid, 0, 0, 0, 0, 0, 0); }
 

@@ -7,16 +7,6 @@
 #include "internal.h"
 #include "trap.h"
 
-/* The kernel's struct sigaction on Linux (not glibc's). */
-struct ksigaction {
-    void *handler;
-    unsigned long flags;
-    void (*restorer)(void);
-    uint64_t mask;
-};
-#ifndef SA_RESTORER
-#define SA_RESTORER 0x04000000
-#endif
 
 /* An append-only open-addressing table at -> to. A reader (the handler) loads
  * the current table once; tables are never freed, and a full table is replaced
@@ -28,7 +18,7 @@ struct trap_table {
 };
 
 static struct trap_table *current;      /* read by the handler */
-static struct ksigaction previous;      /* the application's disposition */
+static struct chook__ksigaction previous;      /* the application's disposition */
 static int installed;
 
 static size_t slot_of(uintptr_t at, size_t cap)
@@ -56,10 +46,6 @@ static uintptr_t table_get(const struct trap_table *t, uintptr_t at)
     return 0;
 }
 
-static long raw_sigaction(int sig, const struct ksigaction *act, struct ksigaction *old)
-{
-    return chook_arch_syscall(SYS_rt_sigaction, sig, (long)act, (long)old, 8, 0, 0);
-}
 
 static void forward(int sig, siginfo_t *info, void *uc)
 {
@@ -67,8 +53,9 @@ static void forward(int sig, siginfo_t *info, void *uc)
     if (h == (void *)SIG_IGN) return;
     if (h == (void *)SIG_DFL) {
         /* Deliver it again with the default action, as if chook were not here. */
-        struct ksigaction dfl = { (void *)SIG_DFL, SA_RESTORER, chook_arch_sigreturn, 0 };
-        raw_sigaction(sig, &dfl, NULL);
+        struct chook__ksigaction dfl = { (void *)SIG_DFL, CHOOK_SA_RESTORER,
+                                         chook_arch_sigreturn, 0 };
+        chook__sys_sigaction(sig, &dfl, NULL);
         installed = 0;
         chook_arch_syscall(SYS_tgkill, chook__sys_getpid(), chook__sys_gettid(), sig, 0, 0, 0);
         return;
@@ -92,18 +79,18 @@ static void on_trap(int sig, siginfo_t *info, void *uc)
 
 static int ensure_handler(void)
 {
-    struct ksigaction cur;
-    if (raw_sigaction(SIGTRAP, NULL, &cur) != 0)
+    struct chook__ksigaction cur;
+    if (chook__sys_sigaction(SIGTRAP, NULL, &cur) != 0)
         return chook__fail(CHOOK_ENOSYS, "cannot read the SIGTRAP disposition");
     if (installed && cur.handler == (void *)on_trap) return CHOOK_OK;
     /* First use, or the application installed its own handler since: keep it as
      * the disposition to forward to. */
-    struct ksigaction act = {
-        (void *)on_trap, SA_SIGINFO | SA_RESTART | SA_ONSTACK | SA_NODEFER | SA_RESTORER,
+    struct chook__ksigaction act = {
+        (void *)on_trap, SA_SIGINFO | SA_RESTART | SA_ONSTACK | SA_NODEFER | CHOOK_SA_RESTORER,
         chook_arch_sigreturn, 0,
     };
     previous = cur;
-    if (raw_sigaction(SIGTRAP, &act, NULL) != 0)
+    if (chook__sys_sigaction(SIGTRAP, &act, NULL) != 0)
         return chook__fail(CHOOK_ENOSYS, "cannot install chook's SIGTRAP handler");
     installed = 1;
     return CHOOK_OK;
