@@ -297,6 +297,7 @@ static int write_code_breakpoint_first(chook__world *w, struct commit *c)
 {
     uint8_t bp[8];
     size_t bl = chook_arch_write_breakpoint(bp);
+    if (chook__trap_install_handler() != 0) return CHOOK_ENOSYS;
     for (size_t k = 0; k < c->ncode; k++) chook__trap_set(c->code[k]->patch_at, c->code[k]->entry);
     for (size_t k = 0; k < c->ncode; k++)
         if (chook__code_write_raw(c->code[k]->patch_at, bp, bl) != 0) goto undo_first;
@@ -523,6 +524,10 @@ static int commit_locked(struct txn *t)
         else if (st == CHOOK_ETHREADS)
             st = chook__fail(st, "a thread that blocks chook's signal woke up during the "
                              "commit; nothing changed, try again");
+        else if (st == CHOOK_ENOSYS)
+            st = chook__fail(st, "a thread blocks chook's signal and the kernel refused "
+                             "chook's SIGTRAP handler, needed to patch around it; nothing "
+                             "changed");
         else if (st == CHOOK_EPATCH && changed)
             st = chook__fail(st, "target 0x%lx: its code was changed by someone else while "
                              "chook was patching it; nothing changed",

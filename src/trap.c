@@ -77,12 +77,13 @@ static void on_trap(int sig, siginfo_t *info, void *uc)
     forward(sig, info, uc);
 }
 
-static int ensure_handler(void)
+/* No libc: runs while threads are parked. Returns 0, or -1 when the kernel
+ * refused (the caller reports it once threads run again). */
+int chook__trap_install_handler(void)
 {
     struct chook__ksigaction cur;
-    if (chook__sys_sigaction(SIGTRAP, NULL, &cur) != 0)
-        return chook__fail(CHOOK_ENOSYS, "cannot read the SIGTRAP disposition");
-    if (installed && cur.handler == (void *)on_trap) return CHOOK_OK;
+    if (chook__sys_sigaction(SIGTRAP, NULL, &cur) != 0) return -1;
+    if (installed && cur.handler == (void *)on_trap) return 0;
     /* First use, or the application installed its own handler since: keep it as
      * the disposition to forward to. */
     struct chook__ksigaction act = {
@@ -90,10 +91,9 @@ static int ensure_handler(void)
         chook_arch_sigreturn, 0,
     };
     previous = cur;
-    if (chook__sys_sigaction(SIGTRAP, &act, NULL) != 0)
-        return chook__fail(CHOOK_ENOSYS, "cannot install chook's SIGTRAP handler");
+    if (chook__sys_sigaction(SIGTRAP, &act, NULL) != 0) return -1;
     installed = 1;
-    return CHOOK_OK;
+    return 0;
 }
 
 int chook__trap_prepare(size_t n)
@@ -114,7 +114,7 @@ int chook__trap_prepare(size_t n)
             if (t->at[i]) table_put(nt, t->at[i], t->to[i]);
         __atomic_store_n(&current, nt, __ATOMIC_RELEASE);
     }
-    return ensure_handler();
+    return CHOOK_OK;
 }
 
 void chook__trap_set(uintptr_t at, uintptr_t to)

@@ -6,7 +6,8 @@
  *   1. chook__trap_set(): publish where each patched range starts and where a
  *      thread that arrives there must go instead: the site's entry stub, which
  *      runs the hooks or, once none is left, the trampoline (chook__trap_prepare
- *      made room and installed chook's SIGTRAP handler beforehand).
+ *      made room beforehand; chook__trap_install_handler installs chook's
+ *      SIGTRAP handler).
  *   2. Write a breakpoint over the first byte of every range; serialise cores.
  *      From now on a thread entering a range traps and is sent on.
  *   3. Check that no unparked thread ran since its position was read outside the
@@ -23,10 +24,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Makes room for n more entries and installs chook's SIGTRAP handler if it is not
- * (or no longer) installed. Call before parking threads. Returns CHOOK_OK,
- * CHOOK_ENOMEM or CHOOK_ENOSYS. */
+/* Makes room for n more entries. Call before parking threads. Returns CHOOK_OK
+ * or CHOOK_ENOMEM. */
 int chook__trap_prepare(size_t n);
+
+/* Installs chook's SIGTRAP handler if it is not (or no longer) installed; only
+ * done when a commit really goes breakpoint first, so a process that never needs
+ * it keeps its SIGTRAP disposition untouched. No libc (threads are parked).
+ * Returns 0, or -1 when the kernel refused. */
+int chook__trap_install_handler(void);
 
 /* A thread that traps on a breakpoint at `at` continues at `to`. Entries are
  * permanent (a thread may be on its way into the handler long after the batch):

@@ -41,6 +41,7 @@ Test(trap, a_thread_on_chooks_breakpoint_continues_where_chook_said)
     cr_assert_eq(bl, 1);
     memcpy(&saved, (void *)trap_from, 1);
     cr_assert_eq(chook__trap_prepare(1), CHOOK_OK, "%s", chook_last_error());
+    cr_assert_eq(chook__trap_install_handler(), 0);
     chook__trap_set((uintptr_t)trap_from, (uintptr_t)trap_to);
     cr_assert_eq(chook__code_write((uintptr_t)trap_from, bp, bl), CHOOK_OK);
     int r = f(1);
@@ -59,10 +60,33 @@ Test(trap, traps_that_are_not_chooks_reach_the_application_handler)
     cr_assert_eq(sigaction(SIGTRAP, &sa, NULL), 0);
     /* chook installs its handler over the application's, and keeps it to forward. */
     cr_assert_eq(chook__trap_prepare(1), CHOOK_OK);
+    cr_assert_eq(chook__trap_install_handler(), 0);
     raise(SIGTRAP);
     cr_assert_eq(app_traps, 1);
     __asm__ volatile("int3"); /* a breakpoint of the application's own */
     cr_assert_eq(app_traps, 2);
+}
+
+static int plain_target(int x)
+{
+    int r = x;
+    for (int i = 0; i < 4; i++) r ^= i;
+    __asm__ volatile("" : "+r"(r));
+    return r;
+}
+
+static int plain_replacement(int x) { return x; }
+
+Test(trap, commits_that_need_no_breakpoint_leave_sigtrap_alone)
+{
+    struct sigaction before, after;
+    cr_assert_eq(sigaction(SIGTRAP, NULL, &before), 0);
+    cr_assert_eq(chook_install((void *)plain_target, (void *)plain_replacement, NULL), CHOOK_OK,
+                 "%s", chook_last_error());
+    cr_assert_eq(chook_uninstall((void *)plain_target), CHOOK_OK);
+    cr_assert_eq(sigaction(SIGTRAP, NULL, &after), 0);
+    cr_assert_eq((void *)after.sa_handler, (void *)before.sa_handler,
+                 "chook changed the SIGTRAP disposition without needing to");
 }
 
 /* ---- end to end: a commit with an unparked thread ------------------------------ */
