@@ -513,7 +513,15 @@ static int commit_locked(struct txn *t)
             if (st == CHOOK_OK) update_slots(&c);
             solo_serialize();
         } else {
-            st = write_stopped(&c, &failed, &changed, &tid, &stopped);
+            /* A thread that blocks chook's signal and wakes up during a
+             * breakpoint-first write makes that try fail with nothing changed
+             * (tid stays 0): try again a few times before giving up. */
+            for (int attempt = 0; attempt < 3; attempt++) {
+                tid = 0;
+                stopped = 0;
+                st = write_stopped(&c, &failed, &changed, &tid, &stopped);
+                if (!(st == CHOOK_ETHREADS && stopped && !tid)) break;
+            }
         }
         /* Threads run again: messages may be formatted now. */
         if (st == CHOOK_OK || !stopped)
@@ -522,8 +530,8 @@ static int commit_locked(struct txn *t)
             st = chook__fail(st, "thread %d blocks chook's signal and sleeps inside the "
                              "bytes to patch; nothing changed", (int)tid);
         else if (st == CHOOK_ETHREADS)
-            st = chook__fail(st, "a thread that blocks chook's signal woke up during the "
-                             "commit; nothing changed, try again");
+            st = chook__fail(st, "a thread that blocks chook's signal kept waking up during "
+                             "the commit (3 tries); nothing changed, try again");
         else if (st == CHOOK_ENOSYS)
             st = chook__fail(st, "a thread blocks chook's signal and the kernel refused "
                              "chook's SIGTRAP handler, needed to patch around it; nothing "
