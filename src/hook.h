@@ -129,4 +129,23 @@ int chook__sites_write_patches(struct site *const *v, size_t n,
 /* Checks an address is mapped and executable; `what` names it in messages. */
 int chook__check_code_address(uintptr_t addr, const char *what);
 
+/* One commit's working set (hook.c builds it, commit_code.c writes it). */
+struct commit {
+    struct site **sites;   /* touched sites, each once */
+    size_t nsites;
+    struct site **code;    /* sites whose code changes */
+    size_t ncode;
+};
+
+/* What hook i of a site's new chain calls as its original. */
+uintptr_t chook__chain_below(const struct site *s, size_t i);
+/* The bytes a site holds now. */
+const uint8_t *chook__site_old_bytes(const struct site *s);
+/* Computes s->next_patch for the site's new chain. */
+void chook__site_plan_patch(struct site *s);
+/* Every hook's stub slot and every site's entry slot, for the new chains. */
+void chook__commit_update_slots(struct commit *c);
+/* Step 4 with code to write; returns a status with its message. */
+int chook__commit_code(struct commit *c);
+
 #endif /* CHOOK_HOOK_H */
