@@ -16,11 +16,20 @@
  *     chook_uninstall(puts);         // the original bytes are back
  *
  * How it works: the first instructions of the target are relocated into a
- * trampoline (which is what `original` points to) and replaced by a jump to a
- * small stub near the target, which jumps to the newest replacement. Code pages
- * never lose PROT_EXEC: code is written through /proc/self/mem. Every commit stops
- * the other threads of the process (see "Live patching" below), so hooks can be
- * installed and removed while other threads run the target.
+ * trampoline (which is what `original` points to) and replaced by a jump to the
+ * newest replacement, directly or through a small stub near the target. Code
+ * pages never lose PROT_EXEC: code is written through /proc/self/mem. Every
+ * commit stops the other threads of the process (see "Live patching" below), so
+ * hooks can be installed and removed while other threads run the target.
+ *
+ * Sections of this header: status codes; inline hooks (install, remove,
+ * transactions, probe); live patching settings; interception (listeners, the call
+ * context, typed listeners, closure replacements); modules and symbols (hooks by
+ * name, import hooks, vtable and slot hooks, hooks on libraries not loaded yet).
+ * Two narrow headers add separable features: <chook_point.h> (hook points
+ * compiled into a library's source; needs no code patching) and
+ * <chook_typed_fixed.h> (typed listeners whose callbacks are fixed at compile
+ * time).
  *
  * Errors
  * ======
