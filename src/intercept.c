@@ -422,10 +422,10 @@ static int refuse_in_transaction(void)
     return CHOOK_OK;
 }
 
-/* Is the listeners' hook of ctx still in the core's chain? Someone may have
- * removed it behind our back (chook_uninstall() of the target), and the core
- * reuses removed hook records: a record that is active again for another
- * replacement is not ours any more. */
+/* Is the listeners' hook of ctx still in the core's chain? It is an internal
+ * hook, which chook_uninstall() of the target leaves alone, but stay defensive:
+ * the core reuses removed hook records, and a record that is active again for
+ * another replacement is not ours any more. */
 static int ctx_hooked(struct chook__ictx *x)
 {
     if (x->hook && (!chook_hook_active(x->hook) || x->hook->replacement != (void *)x->thunk))
