@@ -74,8 +74,8 @@ demo: build-quiet
 bench: build-quiet
 	@scripts/bench.sh build $(ARGS)
 
-stress: build
-	@cd build && CHOOK_STRESS=long ctest --output-on-failure -R 'stress' -j 1
+stress: build-quiet
+	@scripts/stress.sh build
 
 install: build
 	@cmake --install build --prefix $(PREFIX)
