@@ -83,7 +83,7 @@ static void *caller(void *arg)
     return NULL;
 }
 
-Test(threads, four_threads_call_while_listeners_are_attached_and_detached, .timeout = 120)
+Test(threads, four_threads_call_while_listeners_are_attached_and_detached, .timeout = 1800)
 {
     enum { CALLERS = 4 };
     const int rounds = stress_long() ? 200000 : 10000;
