@@ -51,11 +51,21 @@ NOINLINE struct two make_two(long a, long b)
     return t;
 }
 
+/* Returns xmm0 and xmm1: a 16-byte aggregate of the floating class. */
+struct fpair { double x, y; };
+NOINLINE struct fpair make_fpair(double x, double y)
+{
+    struct fpair p = { x * 2, y * 3 };
+    __asm__ volatile("" : "+x"(p.x), "+x"(p.y));
+    return p;
+}
+
 static long (*volatile p_add2)(long, long) = add2;
 static double (*volatile p_scale)(double, double) = scale;
 static long (*volatile p_fact)(long) = fact;
 static long (*volatile p_outer)(long) = outer;
 static struct two (*volatile p_make_two)(long, long) = make_two;
+static struct fpair (*volatile p_make_fpair)(double, double) = make_fpair;
 
 /* ---- skip ---- */
 
@@ -240,6 +250,27 @@ Test(flow, both_integer_return_registers_are_rewritable)
     cr_expect_eq(t.a, 3);
     cr_expect_eq(t.b, 16);
     cr_assert_eq(chook_detach(l), CHOOK_OK);
+}
+
+static void rewrite_fpair(chook_call *call, void *data)
+{
+    (void)data;
+    *chook_retval_fp(call) += 0.5;
+    *chook_retval_fp2(call) += 10.0;
+}
+
+Test(flow, both_floating_return_registers_are_rewritable)
+{
+    chook_listener *l;
+    cr_assert_eq(chook_attach((void *)make_fpair, NULL, rewrite_fpair, NULL, &l), CHOOK_OK,
+                 "%s", chook_last_error());
+    struct fpair p = p_make_fpair(1.0, 2.0);
+    cr_expect_eq(p.x, 2.5);
+    cr_expect_eq(p.y, 16.0);
+    cr_assert_eq(chook_detach(l), CHOOK_OK);
+    p = p_make_fpair(1.0, 2.0);
+    cr_expect_eq(p.x, 2.0);
+    cr_expect_eq(p.y, 6.0);
 }
 
 /* ---- per-call data, nesting, recursion ---- */
