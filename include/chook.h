@@ -701,35 +701,76 @@ CHOOK_API int chook_typed_detach(chook_typed *typed);
                                   (chook_fn)epilog, data, out);                          \
     }
 
-#define CHOOK_TYPED(NAME, R, ...)                                                         \
-    typedef int (*NAME##_prolog)(CHOOK__EACH(CHOOK__PTR, __VA_ARGS__), R *, uint64_t *,   \
-                                 void *);                                                 \
-    typedef void (*NAME##_epilog)(R *, uint64_t *, void *);                               \
+/* The replacement behind CHOOK_TYPED and CHOOK_TYPED_FIXED (chook_typed_fixed.h):
+ * PRO and EPI are expressions for the prolog and epilog (of types NAME_prolog and
+ * NAME_epilog, NULL for none), evaluated in the replacement where c_ is the
+ * running closure. */
+#define CHOOK__TYPED_REPLACEMENT(NAME, PRO, EPI, R, ...)                                 \
     static R NAME##_replacement(CHOOK__EACH(CHOOK__PARAM, __VA_ARGS__))                   \
     {                                                                                     \
         chook__thread_state *ts_ = &chook__tls;                                           \
         const chook_closure *c_ = chook__closure_pop(ts_);                                \
         R (*orig_)(__VA_ARGS__) = (R (*)(__VA_ARGS__))c_->original;                       \
         if (ts_->busy | ts_->ignore) return orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__)); \
-        const chook_typed *t_ = (const chook_typed *)c_;                                  \
+        const NAME##_prolog pro_ = PRO;                                                   \
+        const NAME##_epilog epi_ = EPI;                                                   \
         uint64_t cd_ = 0;                                                                 \
         R r_;                                                                             \
         __builtin_memset(&r_, 0, sizeof r_);                                              \
         int s_ = CHOOK_CONTINUE;                                                          \
-        if (t_->prolog) {                                                                 \
+        if (pro_) {                                                                       \
             ++ts_->busy;                                                                  \
-            s_ = ((NAME##_prolog)t_->prolog)(CHOOK__EACH(CHOOK__ADDR, __VA_ARGS__), &r_,  \
-                                             &cd_, t_->closure.data);                     \
+            s_ = pro_(CHOOK__EACH(CHOOK__ADDR, __VA_ARGS__), &r_, &cd_, c_->data);        \
             --ts_->busy;                                                                  \
         }                                                                                 \
         if (s_ != CHOOK_SKIP) r_ = orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__));          \
-        if (t_->epilog) {                                                                 \
+        if (epi_) {                                                                       \
             ++ts_->busy;                                                                  \
-            ((NAME##_epilog)t_->epilog)(&r_, &cd_, t_->closure.data);                     \
+            epi_(&r_, &cd_, c_->data);                                                    \
             --ts_->busy;                                                                  \
         }                                                                                 \
         return r_;                                                                        \
-    }                                                                                     \
+    }
+
+/* The same for functions returning void. */
+#define CHOOK__TYPED_REPLACEMENT_VOID(NAME, PRO, EPI, ...)                               \
+    static void NAME##_replacement(CHOOK__EACH(CHOOK__PARAM, __VA_ARGS__))                \
+    {                                                                                     \
+        chook__thread_state *ts_ = &chook__tls;                                           \
+        const chook_closure *c_ = chook__closure_pop(ts_);                                \
+        void (*orig_)(__VA_ARGS__) = (void (*)(__VA_ARGS__))c_->original;                 \
+        if (ts_->busy | ts_->ignore) {                                                    \
+            orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__));                                 \
+            return;                                                                       \
+        }                                                                                 \
+        const NAME##_prolog pro_ = PRO;                                                   \
+        const NAME##_epilog epi_ = EPI;                                                   \
+        uint64_t cd_ = 0;                                                                 \
+        int s_ = CHOOK_CONTINUE;                                                          \
+        if (pro_) {                                                                       \
+            ++ts_->busy;                                                                  \
+            s_ = pro_(CHOOK__EACH(CHOOK__ADDR, __VA_ARGS__), &cd_, c_->data);             \
+            --ts_->busy;                                                                  \
+        }                                                                                 \
+        if (s_ != CHOOK_SKIP) orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__));               \
+        if (epi_) {                                                                       \
+            ++ts_->busy;                                                                  \
+            epi_(&cd_, c_->data);                                                         \
+            --ts_->busy;                                                                  \
+        }                                                                                 \
+    }
+
+/* The callbacks of a CHOOK_TYPED listener, chosen at attach time (chook_typed
+ * starts with its closure, so c_ is the chook_typed). */
+#define CHOOK__TYPED_PROLOG(NAME) ((NAME##_prolog)((const chook_typed *)c_)->prolog)
+#define CHOOK__TYPED_EPILOG(NAME) ((NAME##_epilog)((const chook_typed *)c_)->epilog)
+
+#define CHOOK_TYPED(NAME, R, ...)                                                         \
+    typedef int (*NAME##_prolog)(CHOOK__EACH(CHOOK__PTR, __VA_ARGS__), R *, uint64_t *,   \
+                                 void *);                                                 \
+    typedef void (*NAME##_epilog)(R *, uint64_t *, void *);                               \
+    CHOOK__TYPED_REPLACEMENT(NAME, CHOOK__TYPED_PROLOG(NAME), CHOOK__TYPED_EPILOG(NAME),  \
+                             R, __VA_ARGS__)                                              \
     CHOOK__TYPED_COMMON(NAME, __VA_ARGS__)
 
 /*
@@ -742,31 +783,8 @@ CHOOK_API int chook_typed_detach(chook_typed *typed);
     typedef int (*NAME##_prolog)(CHOOK__EACH(CHOOK__PTR, __VA_ARGS__), uint64_t *,        \
                                  void *);                                                 \
     typedef void (*NAME##_epilog)(uint64_t *, void *);                                    \
-    static void NAME##_replacement(CHOOK__EACH(CHOOK__PARAM, __VA_ARGS__))                \
-    {                                                                                     \
-        chook__thread_state *ts_ = &chook__tls;                                           \
-        const chook_closure *c_ = chook__closure_pop(ts_);                                \
-        void (*orig_)(__VA_ARGS__) = (void (*)(__VA_ARGS__))c_->original;                 \
-        if (ts_->busy | ts_->ignore) {                                                    \
-            orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__));                                 \
-            return;                                                                       \
-        }                                                                                 \
-        const chook_typed *t_ = (const chook_typed *)c_;                                  \
-        uint64_t cd_ = 0;                                                                 \
-        int s_ = CHOOK_CONTINUE;                                                          \
-        if (t_->prolog) {                                                                 \
-            ++ts_->busy;                                                                  \
-            s_ = ((NAME##_prolog)t_->prolog)(CHOOK__EACH(CHOOK__ADDR, __VA_ARGS__), &cd_, \
-                                             t_->closure.data);                           \
-            --ts_->busy;                                                                  \
-        }                                                                                 \
-        if (s_ != CHOOK_SKIP) orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__));               \
-        if (t_->epilog) {                                                                 \
-            ++ts_->busy;                                                                  \
-            ((NAME##_epilog)t_->epilog)(&cd_, t_->closure.data);                          \
-            --ts_->busy;                                                                  \
-        }                                                                                 \
-    }                                                                                     \
+    CHOOK__TYPED_REPLACEMENT_VOID(NAME, CHOOK__TYPED_PROLOG(NAME),                        \
+                                  CHOOK__TYPED_EPILOG(NAME), __VA_ARGS__)                 \
     CHOOK__TYPED_COMMON(NAME, __VA_ARGS__)
 
 /* ============================================================================

@@ -52,30 +52,8 @@
                                  void *);                                                 \
     typedef void (*NAME##_epilog)(R *, uint64_t *, void *);                               \
     CHOOK__TYPED_FIXED_CALLBACKS(NAME, PROLOG, EPILOG)                                    \
-    static R NAME##_replacement(CHOOK__EACH(CHOOK__PARAM, __VA_ARGS__))                   \
-    {                                                                                     \
-        chook__thread_state *ts_ = &chook__tls;                                           \
-        const chook_closure *c_ = chook__closure_pop(ts_);                                \
-        R (*orig_)(__VA_ARGS__) = (R (*)(__VA_ARGS__))c_->original;                       \
-        if (ts_->busy | ts_->ignore) return orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__)); \
-        uint64_t cd_ = 0;                                                                 \
-        R r_;                                                                             \
-        __builtin_memset(&r_, 0, sizeof r_);                                              \
-        int s_ = CHOOK_CONTINUE;                                                          \
-        if (NAME##_fixed_prolog) {                                                        \
-            ++ts_->busy;                                                                  \
-            s_ = NAME##_fixed_prolog(CHOOK__EACH(CHOOK__ADDR, __VA_ARGS__), &r_, &cd_,    \
-                                     c_->data);                                           \
-            --ts_->busy;                                                                  \
-        }                                                                                 \
-        if (s_ != CHOOK_SKIP) r_ = orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__));          \
-        if (NAME##_fixed_epilog) {                                                        \
-            ++ts_->busy;                                                                  \
-            NAME##_fixed_epilog(&r_, &cd_, c_->data);                                     \
-            --ts_->busy;                                                                  \
-        }                                                                                 \
-        return r_;                                                                        \
-    }                                                                                     \
+    CHOOK__TYPED_REPLACEMENT(NAME, NAME##_fixed_prolog, NAME##_fixed_epilog, R,           \
+                             __VA_ARGS__)                                                 \
     CHOOK__TYPED_FIXED_COMMON(NAME)
 
 /*
@@ -89,30 +67,8 @@
                                  void *);                                                 \
     typedef void (*NAME##_epilog)(uint64_t *, void *);                                    \
     CHOOK__TYPED_FIXED_CALLBACKS(NAME, PROLOG, EPILOG)                                    \
-    static void NAME##_replacement(CHOOK__EACH(CHOOK__PARAM, __VA_ARGS__))                \
-    {                                                                                     \
-        chook__thread_state *ts_ = &chook__tls;                                           \
-        const chook_closure *c_ = chook__closure_pop(ts_);                                \
-        void (*orig_)(__VA_ARGS__) = (void (*)(__VA_ARGS__))c_->original;                 \
-        if (ts_->busy | ts_->ignore) {                                                    \
-            orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__));                                 \
-            return;                                                                       \
-        }                                                                                 \
-        uint64_t cd_ = 0;                                                                 \
-        int s_ = CHOOK_CONTINUE;                                                          \
-        if (NAME##_fixed_prolog) {                                                        \
-            ++ts_->busy;                                                                  \
-            s_ = NAME##_fixed_prolog(CHOOK__EACH(CHOOK__ADDR, __VA_ARGS__), &cd_,         \
-                                     c_->data);                                           \
-            --ts_->busy;                                                                  \
-        }                                                                                 \
-        if (s_ != CHOOK_SKIP) orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__));               \
-        if (NAME##_fixed_epilog) {                                                        \
-            ++ts_->busy;                                                                  \
-            NAME##_fixed_epilog(&cd_, c_->data);                                          \
-            --ts_->busy;                                                                  \
-        }                                                                                 \
-    }                                                                                     \
+    CHOOK__TYPED_REPLACEMENT_VOID(NAME, NAME##_fixed_prolog, NAME##_fixed_epilog,         \
+                                  __VA_ARGS__)                                            \
     CHOOK__TYPED_FIXED_COMMON(NAME)
 
 #endif /* CHOOK_TYPED_FIXED_H */
