@@ -57,10 +57,19 @@ static void decode_branch(uint32_t w, uintptr_t pc, chook__a64_insn *out)
         out->kind = CHOOK_A64_BCOND;
         out->target = pc + (uintptr_t)(sext((w >> 5) & 0x7ffffu, 19) * 4);
         out->name = cond_names[w & 15];
-    } else if ((w & 0xff000000u) == 0xd4000000u ||     /* svc, hvc, smc, brk, hlt, dcps */
-               (w & 0xffc00000u) == 0xd5000000u ||     /* system: hints, barriers, msr, mrs, sys */
-               (w & 0xfe000000u) == 0xd6000000u) {     /* br, blr, ret, eret, braa, ... */
+    } else if ((w & 0xff000000u) == 0xd4000000u) {     /* svc, hvc, smc, brk, hlt, dcps */
         out->kind = CHOOK_A64_PLAIN;
+        out->name = (w & 0xffe0001fu) == 0xd4200000u ? "brk"
+                  : (w & 0xffe0001fu) == 0xd4400000u ? "hlt" : "an exception-generating insn";
+    } else if ((w & 0xffc00000u) == 0xd5000000u) {     /* system: hints, barriers, msr, mrs, sys */
+        out->kind = CHOOK_A64_PLAIN;
+    } else if ((w & 0xfe000000u) == 0xd6000000u) {     /* branch (register): opc 24:21, op3 15:10 */
+        static const char *const plain[3] = { "br", "blr", "ret" };
+        static const char *const auth[3] = { "braaz/brabz", "blraaz/blrabz", "retaa/retab" };
+        unsigned opc = (w >> 21) & 15;
+        out->kind = CHOOK_A64_PLAIN;
+        if (opc <= 2) out->name = ((w >> 10) & 63) ? auth[opc] : plain[opc];
+        else out->name = opc == 8 ? "braa/brab" : opc == 9 ? "blraa/blrab" : "eret/drps";
     } else {
         out->kind = CHOOK_A64_UNRELOC;
         out->name = "an unknown branch-group instruction";
