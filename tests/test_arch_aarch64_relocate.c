@@ -626,6 +626,94 @@ Test(arch_aarch64_relocate, prfm_of_the_patched_bytes_relocates)
     RELOCATES_TO(in, 16, N, want);
 }
 
+/* ---- scratch registers ---------------------------------------------------------- */
+
+Test(arch_aarch64_relocate, jump_back_uses_x17_when_the_patch_sets_x16)
+{
+    static const uint32_t in[] = {
+        0xd2820010u,                       /* mov x16, #0x1000      */
+        0xcb3063ffu,                       /* sub sp, sp, x16       */
+        A_STP_FP_LR,                       /* stp x29, x30, [sp, #-16]! */
+        A_MOV_FP_SP,                       /* mov x29, sp           */
+        A_RET,
+    };
+    const uint32_t want[] = {
+        0xd2820010u,                       /* mov x16, #0x1000      */
+        0xcb3063ffu,                       /* sub sp, sp, x16       */
+        A_STP_FP_LR,                       /* stp x29, x30, [sp, #-16]! */
+        A_MOV_FP_SP,                       /* mov x29, sp           */
+        0x58000051u,                       /* ldr x17, .+8          */
+        0xd61f0220u,                       /* br x17                */
+        A_QUAD(PC + 16),                   /* .quad PC+16           */
+    };
+    RELOCATES_TO(in, 16, F, want);
+}
+
+Test(arch_aarch64_relocate, jump_back_uses_x17_when_a_load_writes_back_x16)
+{
+    static const uint32_t in[] = {
+        0xf8408600u,                       /* ldr x0, [x16], #8     */
+        A_RET,
+    };
+    const uint32_t want[] = {
+        0xf8408600u,                       /* ldr x0, [x16], #8     */
+        0x58000051u,                       /* ldr x17, .+8          */
+        0xd61f0220u,                       /* br x17                */
+        A_QUAD(PC + 4),                    /* .quad PC+4            */
+    };
+    RELOCATES_TO(in, 4, F, want);
+}
+
+Test(arch_aarch64_relocate, literal_address_uses_x16_when_the_patch_sets_x17)
+{
+    static const uint32_t in[] = {
+        0xf9400a11u,                       /* ldr x17, [x16, #16]   */
+        A_LDR_Q(PC + 4, PC + 0x800, 0),    /* ldr q0, PC+0x800      */
+        A_RET,
+    };
+    const uint32_t want[] = {
+        0xf9400a11u,                       /* ldr x17, [x16, #16]   */
+        A_LDR_X(M + 4, M + 12, 16),        /* ldr x16, .+8          */
+        A_B_12,                            /* b .+12                */
+        A_QUAD(PC + 0x800),                /* .quad PC+0x800        */
+        0x3dc00200u,                       /* ldr q0, [x16]         */
+        A_B(M + 24, PC + 8),               /* b PC+8                */
+    };
+    RELOCATES_TO(in, 8, M, want);
+}
+
+Test(arch_aarch64_relocate, plt_stub_needs_no_scratch_register)
+{
+    static const uint32_t in[] = {
+        A_ADRP(PC, 0x420000, 16),          /* adrp x16, 0x420000    */
+        0xf9400a11u,                       /* ldr x17, [x16, #16]   */
+        0x91002210u,                       /* add x16, x16, #0x8    */
+        0xd61f0220u,                       /* br x17                */
+    };
+    const uint32_t want[] = {
+        A_LDR_X(F, F + 8, 16),             /* ldr x16, .+8          */
+        A_B_12,                            /* b .+12                */
+        A_QUAD(0x420000),                  /* .quad 0x420000        */
+        0xf9400a11u,                       /* ldr x17, [x16, #16]   */
+        0x91002210u,                       /* add x16, x16, #0x8    */
+        0xd61f0220u,                       /* br x17                */
+    };
+    RELOCATES_TO(in, 16, F, want);
+}
+
+Test(arch_aarch64_relocate, cannot_relocate_when_the_patch_sets_x16_and_x17_and_a_jump_needs_one)
+{
+    static const uint32_t in[] = {
+        0xa9404410u,                       /* ldp x16, x17, [x0]    */
+        A_ADD_X0_1,                        /* add x0, x0, #1        */
+        A_NOP, A_NOP,
+        A_RET,
+    };
+    cr_assert_eq(REFUSAL(in, 16, M), CHOOK_OK, "in reach of b: no scratch needed (%s)", err);
+    cr_assert_eq(REFUSAL(in, 16, F), CHOOK_EUNRELOC);
+    cr_assert(strstr(err, "x16 and x17"), "%s", err);
+}
+
 /* ---- refusals ------------------------------------------------------------------- */
 
 Test(arch_aarch64_relocate, cannot_relocate_load_exclusive)
