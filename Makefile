@@ -1,6 +1,7 @@
 # Thin wrapper over CMake for the common commands. See README.md.
 #   make            build (release with debug info) into build/
-#   make test       everything CI checks: tests, sanitizer build, short fuzz, cppcheck
+#   make test       everything CI checks: tests, sanitizer build, short fuzz, cppcheck,
+#                   the arm64 checks in qemu-system
 #   make demo       build and run the examples
 #   make bench      benchmarks (ARGS=--json for machine-readable output)
 #   make stress     long stress runs        make fuzz   long fuzz run
@@ -29,7 +30,7 @@ build-quiet: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build -j $(JOBS) >build/.build.log 2>&1 || { cat build/.build.log; exit 1; }
 
-test: test-release test-asan fuzz-short cppcheck
+test: test-release test-asan fuzz-short cppcheck test-arm64
 	@echo "chook: all checks passed"
 
 test-release:
