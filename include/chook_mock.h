@@ -81,7 +81,7 @@ typedef struct chook_mock_opts {
     unsigned flags;   /**< CHOOK_MOCK_* flags. */
     void *data;       /**< Returned by chook_mock_data(); owned by the caller. */
     /** Sequence mocks: how many of the latest calls keep their arguments for
-     *  chook_mock_arg() (0: 16; at most 65536). */
+     *  chook_mock_arg() (0: 16; at most 65536; rounded up to a power of two). */
     unsigned capture;
 } chook_mock_opts;
 
@@ -222,7 +222,7 @@ CHOOK_API int chook_mock_reset(chook_mock *mock);
  * @param value  Receives the argument as passed (must not be NULL).
  * @return CHOOK_OK; CHOOK_EINVAL (NULL, not a sequence mock, n > 5);
  *         CHOOK_ENOTHOOKED (no such call recorded: not made yet, or older than
- *         the last opts.capture calls).
+ *         the last opts.capture calls, rounded up to a power of two).
  *
  * Thread safety: any thread; read after the calls of interest have returned.
  */

@@ -205,10 +205,16 @@ int chook_mock_begin_name(const char *module, const char *symbol, void *replacem
 
 static void capture_args(struct chook_mock *m, uint64_t n, chook_call *call)
 {
-    struct mock_capture *c = &m->capture[n % m->ncapture];
+    struct mock_capture *c = &m->capture[n & (m->ncapture - 1)];
     __atomic_store_n(&c->seq, 0, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
-    for (unsigned i = 0; i < MOCK_ARGS; i++) c->args[i] = *chook_arg(call, i);
+    /* The register arguments of a call without a signature sit in one array
+     * (chook_arg() returns pointers into it): two calls instead of six. */
+    const uintptr_t *first = chook_arg(call, 0), *last = chook_arg(call, MOCK_ARGS - 1);
+    if (last == first + MOCK_ARGS - 1)
+        for (unsigned i = 0; i < MOCK_ARGS; i++) c->args[i] = first[i];
+    else
+        for (unsigned i = 0; i < MOCK_ARGS; i++) c->args[i] = *chook_arg(call, i);
     __atomic_store_n(&c->seq, n + 1, __ATOMIC_RELEASE);
 }
 
@@ -255,7 +261,9 @@ int chook_mock_returns(void *target, const chook_mock_step *steps, size_t n,
     struct chook_mock *m = record_new(target, opts, MOCK_SEQUENCE);
     if (!m) return CHOOK_ENOMEM;
     m->nsteps = n;
-    m->ncapture = opts && opts->capture ? opts->capture : MOCK_DEFAULT_CAPTURE;
+    unsigned want = opts && opts->capture ? opts->capture : MOCK_DEFAULT_CAPTURE;
+    m->ncapture = 1;
+    while (m->ncapture < want) m->ncapture *= 2;  /* a mask picks the entry */
     m->steps = chook__alloc(n * sizeof *m->steps);
     m->step_end = chook__alloc(n * sizeof *m->step_end);
     m->capture = chook__alloc(m->ncapture * sizeof *m->capture);
@@ -330,7 +338,7 @@ int chook_mock_arg(const chook_mock *mock, uint64_t call, unsigned n, uintptr_t 
         return chook__fail(CHOOK_EINVAL, "argument %u: the first %d are recorded", n, MOCK_ARGS);
     if (!mock->capture)
         return chook__fail(CHOOK_ENOTHOOKED, "the mock has ended: its records are gone");
-    const struct mock_capture *c = &mock->capture[call % mock->ncapture];
+    const struct mock_capture *c = &mock->capture[call & (mock->ncapture - 1)];
     if (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) != call + 1)
         return chook__fail(CHOOK_ENOTHOOKED,
                            "call %llu is not recorded (%llu calls seen, the last %u kept)",
