@@ -97,6 +97,9 @@ enum chook_status {
     CHOOK_EBUSY       = -19, /**< The operation cannot be done from here now (e.g. wait from inside a callback). */
     CHOOK_ENOTSUP     = -20, /**< Not supported (signature, format, ...). */
     CHOOK_EINTERNAL   = -21, /**< An internal error: please report it with chook_last_error(). */
+    CHOOK_ENOLEAVE    = -22, /**< The function returns twice or reads its own return address
+                                  (setjmp, vfork, getcontext, dlsym, ...): it cannot be called
+                                  from chook's frame (no on_leave, no CHOOK_KEEP_REGS). */
 };
 
 /**
