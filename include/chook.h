@@ -83,7 +83,7 @@ enum chook_status {
     CHOOK_ETOOSHORT   =  -5, /**< The function is shorter than the jump and has no usable padding. */
     CHOOK_EBRANCHIN   =  -6, /**< Some code branches into the bytes the patch would overwrite. */
     CHOOK_EUNRELOC    =  -7, /**< An instruction in the patched bytes cannot be relocated. */
-    CHOOK_EDECODE     =  -8, /**< The bytes at the target do not decode as instructions. */
+    CHOOK_EDECODE     =  -8, /**< The bytes at the target do not decode as instructions, or the target is inside an instruction. */
     CHOOK_ENOTHOOKED  =  -9, /**< Nothing of that kind is installed there. */
     CHOOK_EEXIST      = -10, /**< That replacement/listener is already installed there. */
     CHOOK_ESELF       = -11, /**< The replacement is the target itself. */
@@ -253,7 +253,15 @@ typedef struct chook_probe_info {
     size_t trampoline_size;  /**< Bytes of relocated code plus the jump back. */
     enum chook_jump_kind jump; /**< Jump that would be written. */
     int hooked;              /**< 1 when chook already hooks this target. */
-    char reason[192];        /**< Why not, when status != CHOOK_OK; "" otherwise. */
+    char reason[192];        /**< Why not, when status != CHOOK_OK. When hookable: "" at a
+                                  function's entry, a note for a point inside a function
+                                  (see function_offset). */
+    size_t function_offset;  /**< Bytes from the start of the function symbol that holds
+                                  the target: 0 at its entry (or when no symbol is known).
+                                  Otherwise the target is inside a function: only at an
+                                  instruction boundary, only for chook_install() (listeners
+                                  are refused), and the replacement runs with the
+                                  registers and stack of that point, not a call's. */
 } chook_probe_info;
 
 /**

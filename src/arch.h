@@ -103,6 +103,52 @@ int chook_arch_relocate(const chook_arch_code *code, const chook_arch_plan *plan
 int chook_arch_find_branch_into(const chook_arch_code *code, uintptr_t lo,
                                 uintptr_t hi, uintptr_t *from, uintptr_t *to);
 
+/* What chook_arch_scan_function found (addresses 0 when not found). */
+typedef struct chook_arch_scan {
+    uintptr_t into_from, into_to; /* a direct branch strictly into (lo, hi) */
+    uintptr_t back_from, back_to; /* a back edge: a jump or conditional branch (not
+                                     a call) to the entry or to lo */
+} chook_arch_scan;
+#define CHOOK_ARCH_SCAN_INTO 1
+#define CHOOK_ARCH_SCAN_BACK 2
+
+/*
+ * chook_arch_find_branch_into() and, when entry != 0, a search for a back edge to
+ * the entry in the same sweep: a direct jump or conditional branch from outside
+ * [lo, hi) to entry or lo (a loop through the function's first instruction; a
+ * call there is recursion and does not count). Returns a mask of
+ * CHOOK_ARCH_SCAN_INTO and CHOOK_ARCH_SCAN_BACK, each for the first one found.
+ */
+int chook_arch_scan_function(const chook_arch_code *code, uintptr_t lo, uintptr_t hi,
+                             uintptr_t entry, chook_arch_scan *out);
+
+/* Called for each direct branch the module sweep finds: the branch's address,
+ * its target, and whether it is a call. */
+typedef void (*chook_arch_branch_fn)(void *data, uintptr_t from, uintptr_t to, int is_call);
+
+/*
+ * Decodes code->bytes linearly from code->pc, every instruction that starts
+ * before offset `until` (it may end up to code->avail), and calls fn for each one
+ * with a direct (relative) branch target: jmp, jcc, call, loop family, xbegin. A
+ * byte that does not start an instruction is stepped over. Returns the offset
+ * where the sweep stopped (>= until, or code->avail).
+ */
+size_t chook_arch_sweep_branches(const chook_arch_code *code, size_t until,
+                                 chook_arch_branch_fn fn, void *data);
+
+/*
+ * Decodes linearly from code->pc (a function's start) up to addr. Returns 1 when
+ * addr starts an instruction; 0 when it lies inside one, with that instruction's
+ * address and length in *insn and *len; -1 when the bytes before addr do not
+ * decode (or addr is before code->pc), so nothing can be said.
+ */
+int chook_arch_insn_boundary(const chook_arch_code *code, uintptr_t addr,
+                             uintptr_t *insn, size_t *len);
+
+/* The mnemonic of the instruction at bytes (running at pc), for messages ("jmp");
+ * "?" when it does not decode. A static string. */
+const char *chook_arch_insn_name(const uint8_t *bytes, size_t avail, uintptr_t pc);
+
 /*
  * Jump writers. Each writes at buf the code for a jump that runs at pc, and returns
  * its length, or 0 when the destination is out of reach for that form.

@@ -429,6 +429,12 @@ static int queue_install(struct txn *t, void *arg)
     struct install_args *a = arg;
     struct site *s = NULL;
     CHOOK_CHECK(chook__site_prepare(a->target, &s));
+    /* Listeners read a call's arguments and return address: a point inside a
+     * function has neither. */
+    if (a->internal && s->func_offset)
+        return chook__fail(CHOOK_EINVAL, "target 0x%lx is %zu bytes inside a function, not "
+                           "at its entry: listeners need a function's entry",
+                           (unsigned long)a->target, s->func_offset);
     struct chook_hook *h = chook__hook_new(s);
     if (!h) return chook__fail(CHOOK_ENOMEM, "out of memory");
     h->replacement = (void *)a->replacement;
