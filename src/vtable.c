@@ -16,6 +16,7 @@
 #include <elf.h>
 #include <sys/mman.h>
 
+#include "handle.h"
 #include "internal.h"
 #include "stop.h"
 #include "symbols.h"
@@ -41,6 +42,7 @@ struct chook_slot_hook {
     void *saved;            /* what the slot held before */
     objcopy *copy;          /* for a per-object hook */
     struct chook_slot_hook *next; /* newest first */
+    uintptr_t handle;       /* the user's handle (handle.h) */
 };
 
 static chook__mutex slots_lock;
@@ -74,6 +76,11 @@ static int install_locked(void **slot, void *replacement, void **original, objco
                            (void *)slot, replacement);
     struct chook_slot_hook *h = chook__alloc(sizeof(*h));
     if (!h) return chook__fail(CHOOK_ENOMEM, "out of memory for a slot hook");
+    h->handle = chook__handle_new(CHOOK__H_SLOT, h);
+    if (!h->handle) {
+        chook__free(h, sizeof(*h));
+        return chook__fail(CHOOK_ENOMEM, "out of memory for a slot hook handle");
+    }
     h->slot = slot;
     h->replacement = replacement;
     h->saved = cur;
@@ -81,18 +88,20 @@ static int install_locked(void **slot, void *replacement, void **original, objco
     if (original) __atomic_store_n(original, cur, __ATOMIC_RELEASE);
     int status = chook__slot_swap(slot, cur, replacement);
     if (status != CHOOK_OK) {
+        chook__handle_release(h->handle);
         chook__free(h, sizeof(*h));
         return status;
     }
     h->next = hooks;
     hooks = h;
-    if (handle) *handle = h;
+    if (handle) *handle = (chook_slot_hook *)h->handle;
     return CHOOK_OK;
 }
 
 int chook_slot_install(void **slot, void *replacement, void **original,
                        chook_slot_hook **handle)
 {
+    chook__clear_error();
     if (!slot || !replacement)
         return chook__fail(CHOOK_EINVAL, "chook_slot_install: %s is NULL",
                            !slot ? "slot" : "replacement");
@@ -155,6 +164,7 @@ static int check_vtable(void *object, size_t index, void ***vptr_out, uintptr_t 
 int chook_vtable_install(void *object, size_t index, void *replacement, void **original,
                          chook_slot_hook **handle)
 {
+    chook__clear_error();
     if (!replacement) return chook__fail(CHOOK_EINVAL, "chook_vtable_install: replacement is NULL");
     void **vptr;
     uintptr_t s, e;
@@ -203,6 +213,7 @@ static objcopy *make_copy(void **object, void **vptr, uintptr_t start, uintptr_t
 int chook_object_install(void *object, size_t index, void *replacement, void **original,
                          chook_slot_hook **handle)
 {
+    chook__clear_error();
     if (!replacement) return chook__fail(CHOOK_EINVAL, "chook_object_install: replacement is NULL");
     void **vptr;
     uintptr_t s, e;
@@ -229,6 +240,7 @@ int chook_object_install(void *object, size_t index, void *replacement, void **o
         } else {
             struct chook_slot_hook *h = hooks;
             hooks = h->next;
+            chook__handle_release(h->handle);
             chook__free(h, sizeof(*h));
             if (handle) *handle = NULL;
         }
@@ -245,15 +257,19 @@ int chook_object_install(void *object, size_t index, void *replacement, void **o
 
 int chook_slot_remove(chook_slot_hook *handle)
 {
-    if (!handle) return chook__fail(CHOOK_EINVAL, "chook_slot_remove: handle is NULL");
+    chook__clear_error();
+    struct chook_slot_hook *h;
     chook__mutex_lock(&slots_lock);
+    /* Garbage is refused without a dereference, a stale handle by its generation. */
+    int hst = chook__handle_get((uintptr_t)handle, CHOOK__H_SLOT, "slot hook", (void **)&h);
     struct chook_slot_hook **pp = &hooks;
-    while (*pp && *pp != handle) pp = &(*pp)->next;
-    if (!*pp) {
+    while (hst == CHOOK_OK && *pp && *pp != h) pp = &(*pp)->next;
+    if (hst == CHOOK_OK && !*pp)
+        hst = chook__fail(CHOOK_ENOTHOOKED, "slot hook %p is not installed", (void *)handle);
+    if (hst != CHOOK_OK) {
         chook__mutex_unlock(&slots_lock);
-        return chook__fail(CHOOK_ENOTHOOKED, "slot hook %p is not installed", (void *)handle);
+        return hst;
     }
-    struct chook_slot_hook *h = handle;
     int status = CHOOK_OK;
     for (struct chook_slot_hook *n = hooks; n != h && status == CHOOK_OK; n = n->next)
         if (n->slot == h->slot)
@@ -272,6 +288,7 @@ int chook_slot_remove(chook_slot_hook *handle)
     if (status == CHOOK_OK && c) c->users--;
     if (status == CHOOK_OK) {
         *pp = h->next;
+        chook__handle_release(h->handle);
         chook__free(h, sizeof(*h));
     }
     chook__mutex_unlock(&slots_lock);
