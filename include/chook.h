@@ -1103,7 +1103,8 @@ CHOOK_API int chook_slot_install(void **slot, void *replacement, void **original
  *         hold code; CHOOK_EUNMAPPED when the object is not readable.
  *
  * An object hooked with chook_object_install() before keeps its private vtable
- * and does not see this hook.
+ * and does not see this hook, except on the slots its copy follows (see
+ * chook_object_install()).
  */
 CHOOK_API int chook_vtable_install(void *object, size_t index, void *replacement,
                                    void **original, chook_slot_hook **handle);
@@ -1118,6 +1119,15 @@ CHOOK_API int chook_vtable_install(void *object, size_t index, void *replacement
  *
  * @param object, index, replacement, original, handle  As chook_vtable_install().
  * @return As chook_vtable_install().
+ *
+ * A slot that a class-wide hook (chook_vtable_install() or chook_slot_install()
+ * on the class's vtable) replaces when the copy is made is not copied as that
+ * replacement: the copy gets a 6-byte stub that jumps through the class's slot,
+ * so the object keeps following it. Removing the class-wide hook therefore
+ * reaches the object too, hooking that slot of the class again does as well,
+ * and a hook of the object on such a slot has as its original whatever the
+ * class's slot holds at the time of the call. (The stub needs code memory
+ * within 2 GiB of the class's vtable: CHOOK_ENOMEM otherwise.)
  *
  * When the object's last hook is removed its vptr is switched back. Remove the
  * hooks before the object is destroyed (its destructor rewrites the vptr; removal

@@ -166,6 +166,7 @@ static int lookup_in(const char *module, const char *name, chook__module **list,
 int chook_symbol_lookup(const char *module, const char *name, chook_symbol *symbol,
                         void **address)
 {
+    chook__clear_error();
     if (!name) return chook__fail(CHOOK_EINVAL, "chook_symbol_lookup: name is NULL");
     if (!name[0]) return chook__fail(CHOOK_EINVAL, "chook_symbol_lookup: name is empty");
     chook__module **list;
@@ -222,6 +223,7 @@ int chook__symbol_resolve_in(chook__module *m, const char *name, int call_resolv
 
 int chook_symbol_each(const char *pattern, chook_symbol_fn fn, void *data)
 {
+    chook__clear_error();
     if (!pattern || !fn)
         return chook__fail(CHOOK_EINVAL, "chook_symbol_each: %s is NULL", !pattern ? "pattern" : "fn");
     char modpat[512];
@@ -268,5 +270,6 @@ int chook_symbol_each(const char *pattern, chook_symbol_fn fn, void *data)
         return chook__fail(CHOOK_ENOMODULE, "no loaded module matches '%s'", modpat);
     if (calls == 0)
         return chook__fail(CHOOK_ENOSYM, "no function matches '%s'", pattern);
+    chook__clear_error(); /* what fn's own calls left is not this call's */
     return CHOOK_OK;
 }
