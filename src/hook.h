@@ -44,6 +44,7 @@ struct chook_hook {
     uintptr_t original;    /* what *original_out receives */
     struct chook_hook *older; /* committed chain: next older hook */
     struct chook_hook *free_next; /* site's list of reusable hook records */
+    uintptr_t handle;      /* the user's handle (handle.h) while pending or active, else 0 */
 };
 
 struct site {
