@@ -44,6 +44,7 @@ struct chook_hook {
     uintptr_t original;    /* what *original_out receives */
     struct chook_hook *older; /* committed chain: next older hook */
     struct chook_hook *free_next; /* site's list of reusable hook records */
+    uintptr_t handle;      /* the user's handle (handle.h) while pending or active, else 0 */
 };
 
 struct site {
@@ -101,11 +102,6 @@ int chook__install_internal(void *target, void *replacement, void **original,
                             chook_hook **hook);
 
 /* Transactions and listeners (hook.c, intercept.c). */
-/* Whether the calling thread has a transaction open. */
-int chook__txn_is_open(void);
-/* Makes the calling thread's open transaction fail at commit with `status` and
- * chook_last_error() as its message (the first failure is kept). */
-void chook__txn_note_failure(int status);
 /* Listeners attached or detached in the calling thread's transaction: prepare
  * (before the commit lock; on success the registry lock stays held until
  * finish) and apply or discard them once the core's commit is done. */

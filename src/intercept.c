@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 
+#include "handle.h"
 #include "hook.h"
 #include "stop.h"
 #include "intercept.h"
@@ -416,15 +417,14 @@ size_t chook__icpt_retired_count(void)
 /* ---- registry -------------------------------------------------------------------- */
 
 /* Is the listeners' hook of ctx still in the core's chain? It is an internal
- * hook, which chook_uninstall() of the target leaves alone, but stay defensive:
- * the core reuses removed hook records, and a record that is active again for
- * another replacement is not ours any more. */
+ * hook, which chook_uninstall() of the target leaves alone, but stay defensive. */
 static int ctx_hooked(struct chook__ictx *x)
 {
     /* Claimed by this thread's transaction: its hook may be pending there. */
     if (x->txn_owner) return x->hook != NULL;
-    if (x->hook && (!chook_hook_active(x->hook) || x->hook->replacement != (void *)x->thunk))
-        x->hook = NULL;
+    /* x->hook is a handle: a removed hook's handle is stale even when its record
+     * serves another hook now. */
+    if (x->hook && !chook_hook_active(x->hook)) x->hook = NULL;
     return x->hook != NULL;
 }
 
@@ -676,8 +676,10 @@ void chook__icpt_txn_finish(int committed)
     if (!txq.locked) chook__mutex_lock(&reg_lock);
     /* Detached listeners are marked before their targets' new sets appear. */
     for (size_t i = 0; committed && i < txq.n; i++)
-        if (txq.ops[i].ctx->txn_mode == TXN_DETACH)
+        if (txq.ops[i].ctx->txn_mode == TXN_DETACH) {
             __atomic_store_n(&txq.ops[i].l->detached, 1, __ATOMIC_SEQ_CST);
+            chook__handle_release(txq.ops[i].l->handle); /* every copy is stale now */
+        }
     for (size_t i = 0; i < txq.n; i++) {
         struct chook__ictx *x = txq.ops[i].ctx;
         if (x->txn_owner != &txq) continue; /* done already */
@@ -694,8 +696,10 @@ void chook__icpt_txn_finish(int committed)
         x->txn_owner = NULL;
     }
     for (size_t i = 0; !committed && i < txq.n; i++)
-        if (txq.ops[i].l->ctx->txn_mode == TXN_ATTACH && !txq.ops[i].l->chains)
+        if (txq.ops[i].l->ctx->txn_mode == TXN_ATTACH && !txq.ops[i].l->chains) {
+            chook__handle_release(txq.ops[i].l->handle);
             listener_free(txq.ops[i].l);
+        }
     chook__free(txq.ops, txq.cap * sizeof *txq.ops);
     txq = (struct txn_queue){ 0 };
     chook__mutex_unlock(&reg_lock);
@@ -707,6 +711,7 @@ void chook__icpt_txn_finish(int committed)
 int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_leave, void *data,
                     const chook_attach_opts *opts, chook_listener **listener)
 {
+    chook__clear_error();
     if (!target) return chook__fail(CHOOK_EINVAL, "target is NULL");
     if (!listener) return chook__fail(CHOOK_EINVAL, "listener (the handle's address) is NULL");
     if (!on_enter && !on_leave)
@@ -734,16 +739,24 @@ int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_lea
     }
     if (opts && opts->stack_bytes) l->stack_bytes = (uint32_t)CHOOK_ALIGN_UP(opts->stack_bytes, 16);
 
+    /* The user's handle names l through chook's handle table (handle.h). */
+    uintptr_t handle = chook__handle_new(CHOOK__H_LISTENER, l);
+    if (!handle) {
+        listener_free(l);
+        return chook__fail(CHOOK_ENOMEM, "out of memory for a listener handle");
+    }
+
     chook__mutex_lock(&reg_lock);
     if (chook__txn_is_open()) {
+        l->handle = handle;
         int st = txn_attach((uintptr_t)target, l);
         chook__mutex_unlock(&reg_lock);
         if (st != CHOOK_OK) {
+            chook__handle_release(handle);
             listener_free(l);
-            chook__txn_note_failure(st);
-            return st;
+            return chook__txn_fail(st);
         }
-        *listener = l;
+        *listener = (chook_listener *)handle;
         return CHOOK_OK;
     }
     struct chook__ictx *ctx = NULL;
@@ -768,12 +781,13 @@ int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_lea
     }
     if (st != CHOOK_OK) {
         chook__mutex_unlock(&reg_lock);
+        chook__handle_release(handle);
         listener_free(l);
         return st;
     }
     chook__mutex_unlock(&reg_lock);
     collect(); /* frees the replaced set once no thread can use it */
-    *listener = l;
+    *listener = (chook_listener *)handle;
     return CHOOK_OK;
 }
 
@@ -783,20 +797,27 @@ int chook_attach(void *target, chook_enter_fn on_enter, chook_leave_fn on_leave,
     return chook_attach_ex(target, on_enter, on_leave, data, NULL, listener);
 }
 
-int chook_detach(chook_listener *l)
+int chook_detach(chook_listener *handle)
 {
-    if (!l) return chook__fail(CHOOK_EINVAL, "listener is NULL");
+    chook__clear_error();
+    chook_listener *l;
     chook__mutex_lock(&reg_lock);
-    if (l->magic != CHOOK__LISTENER_MAGIC || l->detached) {
+    /* Looked up under the registry lock, which also serialises its release: a
+     * garbage value is never dereferenced, a stale one (detached before; its
+     * record may serve a newer listener) is refused. */
+    int hst = chook__handle_get((uintptr_t)handle, CHOOK__H_LISTENER, "listener", (void **)&l);
+    if (hst == CHOOK_OK && (l->magic != CHOOK__LISTENER_MAGIC || l->detached))
+        hst = chook__fail(CHOOK_ENOTHOOKED, "listener %p is not attached", (void *)handle);
+    if (hst != CHOOK_OK) {
         chook__mutex_unlock(&reg_lock);
-        return chook__fail(CHOOK_ENOTHOOKED, "listener %p is not attached", (void *)l);
+        return hst;
     }
     struct chook__ictx *ctx = l->ctx;
     if (ctx->txn_owner || chook__txn_is_open()) {
+        l->handle = (uintptr_t)handle;
         int st = txn_detach(l);
         chook__mutex_unlock(&reg_lock);
-        if (st != CHOOK_OK) chook__txn_note_failure(st);
-        return st;
+        return chook__txn_fail(st);
     }
     const struct chook__ichain *cur = ctx->chain;
     struct chook__ichain *next = NULL;
@@ -812,6 +833,7 @@ int chook_detach(chook_listener *l)
         chain_seal(next);
     }
     __atomic_store_n(&l->detached, 1, __ATOMIC_SEQ_CST);
+    chook__handle_release((uintptr_t)handle); /* detached: every copy is stale now */
     chain_publish(ctx, next);
     int st = CHOOK_OK;
     if (!next && ctx_hooked(ctx)) {
@@ -830,6 +852,7 @@ int chook_detach(chook_listener *l)
 
 int chook_detach_wait(unsigned timeout_ms)
 {
+    chook__clear_error();
     uint64_t upto = __atomic_load_n(&epoch, __ATOMIC_SEQ_CST);
     uint64_t deadline = chook__now_ns() + (uint64_t)timeout_ms * 1000000u;
     struct chook__ithread *me = chook__tls.busy ? chook__ithread_tls : NULL;

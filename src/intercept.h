@@ -97,6 +97,7 @@ struct chook_listener {
     uint32_t chains;          /* chain snapshots that hold it (registry lock) */
     uint32_t magic;
     struct chook_listener *reap_next; /* detached and in no set any more */
+    uintptr_t handle;         /* the user's handle, while queued in a transaction */
 };
 
 #define CHOOK__LISTENER_MAGIC 0x6e74736cu /* "lstn" */

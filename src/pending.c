@@ -86,6 +86,10 @@ static int apply_one(struct chook_pending *p, chook__module *m, int relocated)
         a = chook__alloc(sizeof(*a));
         if (!a) status = chook__fail(CHOOK_ENOMEM, "out of memory for a pending hook");
     }
+    /* Not chook_transaction_begin() as a probe: a nested begin fails the open one. */
+    if (status == CHOOK_OK && chook__txn_is_open())
+        status = chook__fail(CHOOK_ETXN, "this thread has a transaction open: a hook on a "
+                             "module being loaded cannot wait for its commit");
     if (status == CHOOK_OK) status = chook_transaction_begin();
     if (status == CHOOK_OK) {
         status = chook_install_ex((void *)target, p->replacement, p->original, &a->hook);

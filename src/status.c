@@ -48,6 +48,11 @@ const char *chook_last_error(void)
     return last_error;
 }
 
+void chook__clear_error(void)
+{
+    last_error[0] = 0;
+}
+
 int chook__vfail(int status, const char *fmt, va_list ap)
 {
     vsnprintf(last_error, sizeof last_error, fmt, ap);
