@@ -371,8 +371,10 @@ int chook_transaction_abort(void)
     chook__code_cache_drop();
     unlock_commit();
     txn_free(t);
+    chook__icpt_txn_finish(0);
     return CHOOK_OK;
 }
+
 
 int chook_transaction_commit(void)
 {
@@ -380,6 +382,11 @@ int chook_transaction_commit(void)
     struct txn *t = open_txn;
     if (!t) return chook__fail(CHOOK_ETXN, "no open transaction on this thread");
     int st;
+    if (in_commit) return lock_commit(); /* refused, with its message */
+    /* Listeners of the transaction: their sets are built before the commit lock
+     * is taken (the registry lock ranks before it). */
+    st = chook__icpt_txn_prepare();
+    if (st != CHOOK_OK) txn_record_failure(t, st);
     CHOOK_CHECK(lock_commit());
     open_txn = NULL;
     if (t->status != CHOOK_OK) {
@@ -391,6 +398,7 @@ int chook_transaction_commit(void)
     if (st != CHOOK_OK) txn_discard_pending(t);
     unlock_commit();
     txn_free(t);
+    chook__icpt_txn_finish(st == CHOOK_OK); /* sets no error */
     return st;
 }
 

@@ -103,6 +103,13 @@ void chook__hook_recycle(struct chook_hook *h);
 int chook__install_internal(void *target, void *replacement, void **original,
                             chook_hook **hook);
 
+/* Transactions and listeners (hook.c, intercept.c). */
+/* Listeners attached or detached in the calling thread's transaction: prepare
+ * (before the commit lock; on success the registry lock stays held until
+ * finish) and apply or discard them once the core's commit is done. */
+int chook__icpt_txn_prepare(void);
+void chook__icpt_txn_finish(int committed);
+
 /* Forgets a site's pending block (written, or never to be). */
 void chook__site_drop_block(struct site *s);
 

@@ -107,6 +107,7 @@ struct chook_listener {
     uint32_t chains;          /* chain snapshots that hold it (registry lock) */
     uint32_t magic;
     struct chook_listener *reap_next; /* detached and in no set any more */
+    uintptr_t handle;         /* the user's handle, while queued in a transaction */
 };
 
 #define CHOOK__LISTENER_MAGIC 0x6e74736cu /* "lstn" */
@@ -129,6 +130,15 @@ struct chook__ictx {
     uintptr_t thunk;
     chook_hook *hook;         /* NULL while not installed */
     struct chook__ictx *next; /* registry */
+    /* Claimed by one thread's open transaction (registry lock; intercept.c,
+     * "transactions"): attaches or detaches queued there, applied at commit. */
+    const void *txn_owner;    /* the owner's queue, NULL when unclaimed */
+    struct chook__ichain *txn_next; /* the set to publish at commit (built by prepare) */
+    chook_hook *txn_prev_hook;/* hook before the claim, put back when discarded */
+    int txn_mode;             /* 1 attaches, 2 detaches */
+    int txn_removing;         /* the detaches queued the removal of the hook */
+    int txn_built;            /* txn_next is built */
+    int noreturn;             /* the target never returns (exit...): see reclaim() */
 };
 
 /* Per-thread state others must see (detach looks at every thread's). Records
