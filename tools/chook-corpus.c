@@ -82,7 +82,8 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
-            printf("chook-corpus %s\n", CHOOK_CORPUS_VERSION);
+            printf("chook-corpus %s (libchook %s)\n", CHOOK_VERSION_STRING,
+                   chook_version_string());
             return 0;
         } else {
             fprintf(stderr, "chook-corpus: unknown option '%s'\n", a);

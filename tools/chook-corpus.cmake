@@ -1,3 +1,2 @@
-# chook-corpus: its version, and installed with the library (make install).
-target_compile_definitions(chook-corpus PRIVATE CHOOK_CORPUS_VERSION="${PROJECT_VERSION}")
+# chook-corpus is installed with the library (make install).
 install(TARGETS chook-corpus RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
