@@ -68,6 +68,52 @@ extern "C" {
 #endif
 
 /* ============================================================================
+ * Version
+ * ========================================================================== */
+
+/* The version of this header. The library's major version is its ABI: its soname
+ * is libchook.so.MAJOR. Within a major version, functions, statuses, flags and
+ * fields at the end of the structures below are only ever added. */
+#define CHOOK_VERSION_MAJOR 0
+#define CHOOK_VERSION_MINOR 1
+#define CHOOK_VERSION_PATCH 0
+#define CHOOK_VERSION_STRING "0.1.0"
+/** Encodes a version as one comparable number: 1.2.3 is 1002003. */
+#define CHOOK_MAKE_VERSION(major, minor, patch) ((major) * 1000000 + (minor) * 1000 + (patch))
+/** This header's version as one number (compare with chook_version()). */
+#define CHOOK_VERSION \
+    CHOOK_MAKE_VERSION(CHOOK_VERSION_MAJOR, CHOOK_VERSION_MINOR, CHOOK_VERSION_PATCH)
+
+/**
+ * The version of the library running in the process, as CHOOK_VERSION encodes it;
+ * it may be newer than the header the caller was compiled with (same major).
+ *
+ * Thread safety: any thread, async-signal-safe.
+ */
+CHOOK_API int chook_version(void);
+
+/** The library's version as a static string, e.g. "0.1.0". Never NULL. */
+CHOOK_API const char *chook_version_string(void);
+
+/*
+ * Structures and the ABI. Fields are only ever added at the end of a structure,
+ * after a field `size` (chook_symbol: `size_of_struct`), never moved:
+ * - Structures the caller fills for chook to read (chook_config,
+ *   chook_attach_opts): set `size` to sizeof the structure, or leave it 0
+ *   (zero-initialise), which means the layout it had when `size` was added. A
+ *   newer library reads only the fields `size` covers, so a program built against
+ *   an older header keeps working.
+ * - Structures chook fills (chook_probe_info, chook_symbol, chook_point_info) or
+ *   hands out (chook_module): chook sets `size` to the bytes it filled, so a
+ *   field added later is present when its offset is below `size`. When the
+ *   caller allocates one (chook_probe(), chook_symbol_lookup(),
+ *   chook_point_get_info()), it sets `size` to sizeof before the call or
+ *   zero-initialises it; a newer library writes the original layout plus only
+ *   the added fields that `size` covers. Never allocate the structures chook
+ *   hands out, nor copy them by value.
+ */
+
+/* ============================================================================
  * Status codes
  * ========================================================================== */
 
@@ -262,6 +308,8 @@ typedef struct chook_probe_info {
                                   instruction boundary, only for chook_install() (listeners
                                   are refused), and the replacement runs with the
                                   registers and stack of that point, not a call's. */
+    size_t size;             /**< In: sizeof(chook_probe_info), or 0 (see "Structures and
+                                  the ABI"). Out: the bytes chook filled. */
 } chook_probe_info;
 
 /**
@@ -291,12 +339,15 @@ typedef struct chook_config {
      *  1000). A thread that has not parked by then (it blocks the signal, or is
      *  stuck in the kernel) makes the commit fail with CHOOK_ETHREADS. */
     unsigned stop_timeout_ms;
+    /** sizeof(chook_config), or 0 (see "Structures and the ABI"). */
+    size_t size;
 } chook_config;
 
 /**
  * Changes process-wide settings. Fields left 0 keep their current value.
  *
- * @return CHOOK_OK; CHOOK_EINVAL (NULL, or a signal that is not a real-time signal).
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, a signal that is not a real-time signal, or a
+ *         size that is neither 0 nor at least that of the original layout).
  */
 CHOOK_API int chook_configure(const chook_config *config);
 
@@ -414,6 +465,8 @@ typedef struct chook_attach_opts {
      *  listener has an on_leave; 0 means: from the signature (plus 64 for "..."),
      *  else 64. Rounded up to 16, at most 4096. */
     size_t stack_bytes;
+    /** sizeof(chook_attach_opts), or 0 (see "Structures and the ABI"). */
+    size_t size;
 } chook_attach_opts;
 
 /**
@@ -456,7 +509,8 @@ CHOOK_API int chook_attach(void *target, chook_enter_fn on_enter, chook_leave_fn
  *
  * @param opts  May be NULL (same as chook_attach()).
  * @return As chook_attach(); CHOOK_EINVAL or CHOOK_ENOTSUP for a bad signature
- *         (the message names the position) or stack_bytes over 4096.
+ *         (the message names the position) or stack_bytes over 4096; CHOOK_EINVAL
+ *         for a size that is neither 0 nor at least that of the original layout.
  */
 CHOOK_API int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_leave,
                               void *data, const chook_attach_opts *opts,
@@ -638,9 +692,10 @@ typedef struct chook_typed {
     chook_fn epilog;        /**< Cast to the generated epilog type, or NULL. */
 } chook_typed;
 
-/* Per-thread state read inline by the CHOOK_TYPED replacements (internal: use
- * the functions above). ring holds the closures entered but not yet asked for
- * (see chook_current()); busy counts callbacks running on the thread. */
+/* Per-thread state read inline by the CHOOK_TYPED replacements, which reach it
+ * through chook_typed_thread() (for the macros only: use the functions above).
+ * ring holds the closures entered but not yet asked for (see chook_current());
+ * busy counts callbacks running on the thread. Its layout is part of the ABI. */
 #define CHOOK__CLOSURE_RING 16
 typedef struct chook__thread_state {
     uint64_t ring_pos;   /* bytes pushed on ring */
@@ -648,7 +703,15 @@ typedef struct chook__thread_state {
     uint32_t ignore;     /* chook_ignore_thread() */
     const chook_closure *ring[CHOOK__CLOSURE_RING];
 } chook__thread_state;
-CHOOK_API extern __thread chook__thread_state chook__tls __attribute__((tls_model("initial-exec")));
+
+/**
+ * The calling thread's state, for the code CHOOK_TYPED generates (not for direct
+ * use). Never NULL; the same pointer for the life of the thread.
+ *
+ * Thread safety: calling thread; async-signal-safe once the thread has made one
+ * intercepted call.
+ */
+CHOOK_API chook__thread_state *chook_typed_thread(void) __attribute__((const));
 
 /* chook_current(), inline. */
 static inline const chook_closure *chook__closure_pop(chook__thread_state *t)
@@ -734,7 +797,7 @@ CHOOK_API int chook_typed_detach(chook_typed *typed);
 #define CHOOK__TYPED_REPLACEMENT(NAME, PRO, EPI, R, ...)                                 \
     static R NAME##_replacement(CHOOK__EACH(CHOOK__PARAM, __VA_ARGS__))                   \
     {                                                                                     \
-        chook__thread_state *ts_ = &chook__tls;                                           \
+        chook__thread_state *ts_ = chook_typed_thread();                                  \
         const chook_closure *c_ = chook__closure_pop(ts_);                                \
         R (*orig_)(__VA_ARGS__) = (R (*)(__VA_ARGS__))c_->original;                       \
         if (ts_->busy | ts_->ignore) return orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__)); \
@@ -762,7 +825,7 @@ CHOOK_API int chook_typed_detach(chook_typed *typed);
 #define CHOOK__TYPED_REPLACEMENT_VOID(NAME, PRO, EPI, ...)                               \
     static void NAME##_replacement(CHOOK__EACH(CHOOK__PARAM, __VA_ARGS__))                \
     {                                                                                     \
-        chook__thread_state *ts_ = &chook__tls;                                           \
+        chook__thread_state *ts_ = chook_typed_thread();                                  \
         const chook_closure *c_ = chook__closure_pop(ts_);                                \
         void (*orig_)(__VA_ARGS__) = (void (*)(__VA_ARGS__))c_->original;                 \
         if (ts_->busy | ts_->ignore) {                                                    \
@@ -833,6 +896,8 @@ typedef struct chook_module {
     void *start;        /**< Lowest address of its loaded segments. */
     void *end;          /**< End of its highest loaded segment. */
     int is_main;        /**< 1 for the main program, 0 otherwise. */
+    size_t size;        /**< Bytes of this structure chook filled (see "Structures
+                             and the ABI"). */
 } chook_module;
 
 /** Called for each module by chook_module_each(); return non-zero to stop. */
@@ -895,6 +960,9 @@ typedef struct chook_symbol {
     unsigned flags;              /**< CHOOK_SYMBOL_* bits. */
     void *resolver;              /**< For an IFUNC, its resolver; NULL otherwise. */
     const chook_module *module;  /**< The module that defines it. */
+    size_t size_of_struct;       /**< Bytes of this structure chook filled (see
+                                      "Structures and the ABI"); `size` is the
+                                      symbol's. */
 } chook_symbol;
 
 /**

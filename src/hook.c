@@ -562,6 +562,7 @@ int chook_probe(const void *target, chook_probe_info *info)
 {
     if (!info) return chook__fail(CHOOK_EINVAL, "info is NULL");
     chook__memset(info, 0, sizeof *info);
+    info->size = sizeof *info;
     if (!target) {
         info->status = chook__fail(CHOOK_EINVAL, "target is NULL");
     } else {

@@ -725,6 +725,7 @@ int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_lea
     if (!listener) return chook__fail(CHOOK_EINVAL, "listener (the handle's address) is NULL");
     if (!on_enter && !on_leave)
         return chook__fail(CHOOK_EINVAL, "a listener needs on_enter or on_leave");
+    if (opts) CHOOK_CHECK(CHOOK__CHECK_SIZE(opts, chook_attach_opts));
     if (on_leave) CHOOK_CHECK(chook__icpt_check_leave(target, "an on_leave listener (attach one "
                                                             "without on_leave)"));
     if (opts && opts->stack_bytes > CHOOK__ICPT_MAX_STACK)

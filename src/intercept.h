@@ -159,6 +159,10 @@ struct chook__ithread {
     } inflight[CHOOK__ICPT_INFLIGHT];
 };
 
+/* intercept_closure.c: the thread state of chook.h (the CHOOK_TYPED replacements
+ * reach it through chook_typed_thread()). */
+extern __thread chook__thread_state chook__tls CHOOK_HIDDEN;
+
 /* intercept_thread.c */
 extern __thread struct chook__ithread *chook__ithread_tls
     __attribute__((tls_model("initial-exec"))) CHOOK_HIDDEN;

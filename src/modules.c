@@ -183,6 +183,7 @@ static chook__module *new_module(const seen *s, int first)
     m->pub.base = (void *)m->base;
     m->pub.start = (void *)m->lo;
     m->pub.end = (void *)m->hi;
+    m->pub.size = sizeof m->pub;
     return m;
 }
 

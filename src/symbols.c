@@ -117,6 +117,7 @@ void chook__symbol_fill(chook__module *m, size_t i, chook_symbol *out)
     if (s->flags & CHOOK__SYM_LOCAL) out->flags |= CHOOK_SYMBOL_LOCAL;
     if (s->flags & CHOOK__SYM_DEBUG) out->flags |= CHOOK_SYMBOL_DEBUG;
     out->resolver = NULL;
+    out->size_of_struct = sizeof *out;
     out->address = (void *)addr;
     out->size = s->size;
     if (s->type == STT_GNU_IFUNC) {
