@@ -12,6 +12,7 @@
 #include "arch.h"
 #include "arch_aarch64_words.h"
 #include "chook.h"
+#include "target.h"
 
 #define PC ((uintptr_t)0x401000)      /* where the original code runs */
 #define N (PC + 0x1000)               /* a trampoline 4 KiB away */
@@ -807,4 +808,81 @@ Test(arch_aarch64_relocate, rejects_a_misaligned_trampoline_or_foreign_plan)
     p.patch_len = 12;
     cr_assert_eq(chook_arch_relocate(&c, &p, N, &out, err, sizeof err), CHOOK_EINVAL);
     cr_assert_eq(chook_arch_relocate(NULL, &p, N, &out, err, sizeof err), CHOOK_EINVAL);
+}
+
+/* ---- robustness ----------------------------------------------------------------- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 16);
+}
+
+/* A word of a random class, PC-relative ones over-represented, with small offsets
+ * half of the time so that branches between patched instructions occur. */
+static uint32_t random_word(void)
+{
+    static const uint32_t cls[][2] = {
+        { 0x7c000000u, 0x14000000u }, /* b / bl            */
+        { 0x7e000000u, 0x34000000u }, /* cbz / cbnz        */
+        { 0x7e000000u, 0x36000000u }, /* tbz / tbnz        */
+        { 0xff000000u, 0x54000000u }, /* b.cond / bc.cond  */
+        { 0x3b000000u, 0x18000000u }, /* literal loads     */
+        { 0x1f000000u, 0x10000000u }, /* adr / adrp        */
+        { 0x3f800000u, 0x08000000u }, /* exclusives, casp  */
+        { 0xffffffffu, A_RET },       /* ret               */
+        { 0xffffffffu, A_NOP },       /* nop               */
+        { 0xffffff3fu, 0xd503241fu }, /* bti               */
+        { 0, 0 },                     /* anything          */
+        { 0, 0 },
+    };
+    unsigned k = rnd() % (sizeof cls / sizeof cls[0]);
+    uint32_t w = (rnd() & ~cls[k][0]) | cls[k][1];
+    if (k < 5 && (rnd() & 1)) {
+        int32_t small = (int32_t)(rnd() % 17) - 8;     /* -8 .. 8 words */
+        if (k == 0) w = (w & 0xfc000000u) | ((uint32_t)small & 0x03ffffffu);
+        else if (k == 2) w = (w & ~(0x3fffu << 5)) | (((uint32_t)small & 0x3fffu) << 5);
+        else w = (w & ~(0x7ffffu << 5)) | (((uint32_t)small & 0x7ffffu) << 5);
+    }
+    return w;
+}
+
+Test(arch_aarch64_relocate, random_words_are_planned_and_relocated_within_bounds)
+{
+    static const uintptr_t tramps[] = { N, M, F, PC - 0x100000 };
+    unsigned planned = 0, relocated = 0;
+    for (int iter = 0; iter < 100000; iter++) {
+        uint32_t w[10];
+        uint8_t code[40];
+        chook_arch_code c;
+        chook_arch_plan p;
+        chook_arch_tramp out;
+        size_t need = rnd() & 1 ? 4 : 16;
+        uintptr_t tramp = tramps[rnd() % 4];
+        int st;
+        for (int i = 0; i < 10; i++) w[i] = random_word();
+        to_bytes(code, w, 10);
+        c = (chook_arch_code){ .bytes = code, .avail = 4 * (size_t)(1 + rnd() % 10), .pc = PC };
+        if (rnd() & 1) c.func_end = PC + 4 * (1 + rnd() % 10);
+        st = chook_arch_plan_patch(&c, need, &p, err, sizeof err);
+        cr_assert(st == CHOOK_OK || st == CHOOK_ETOOSHORT || st == CHOOK_EUNRELOC ||
+                  st == CHOOK_EDECODE, "plan status %d", st);
+        if (st != CHOOK_OK) continue;
+        planned++;
+        cr_assert(p.patch_len == need && (p.skip == 0 || p.skip == 4),
+                  "plan %zu+%zu for %zu", p.skip, p.patch_len, need);
+        st = chook_arch_relocate(&c, &p, tramp, &out, err, sizeof err);
+        cr_assert(st == CHOOK_OK || st == CHOOK_EUNRELOC, "relocate status %d: %s", st, err);
+        if (st != CHOOK_OK) continue;
+        relocated++;
+        cr_assert(out.len <= CHOOK_A64_MAX_TRAMP && out.len % 4 == 0, "length %zu", out.len);
+        for (unsigned i = 0; i < p.n_insns; i++)
+            cr_assert(out.insn_off[i] < out.insn_off[i + 1] &&
+                      out.insn_off[i + 1] - out.insn_off[i] <= CHOOK_A64_MAX_COPY);
+    }
+    cr_assert(planned > 10000 && relocated > 10000, "planned %u, relocated %u", planned, relocated);
 }
