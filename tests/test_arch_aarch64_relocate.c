@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "arch.h"
+#include "arch_aarch64_check.h"
 #include "arch_aarch64_words.h"
 #include "chook.h"
 #include "target.h"
@@ -42,7 +43,7 @@ static void relocates_to(const uint32_t *in, size_t n, size_t need, uintptr_t tr
 {
     uint8_t code[64], exp[CHOOK_ARCH_MAX_TRAMP];
     chook_arch_code c = { .bytes = code, .avail = 4 * n, .pc = PC };
-    char got_s[600], want_s[600];
+    char got_s[600], want_s[600], why[256];
 
     to_bytes(code, in, n);
     to_bytes(exp, want, want_n);
@@ -53,6 +54,7 @@ static void relocates_to(const uint32_t *in, size_t n, size_t need, uintptr_t tr
     words(want_s, sizeof want_s, exp, 4 * want_n);
     cr_assert(out->len == 4 * want_n && memcmp(out->bytes, exp, 4 * want_n) == 0,
               "trampoline\n  got  %s\n  want %s", got_s, want_s);
+    cr_assert(arch_a64_check_tramp(&c, p, out, tramp_pc, why, sizeof why), "%s", why);
 }
 
 #define RELOCATES_TO(in, need, tramp_pc, want)                                           \
@@ -851,7 +853,7 @@ static uint32_t random_word(void)
     return w;
 }
 
-Test(arch_aarch64_relocate, random_words_are_planned_and_relocated_within_bounds)
+Test(arch_aarch64_relocate, random_words_relocate_within_bounds_and_do_the_same)
 {
     static const uintptr_t tramps[] = { N, M, F, PC - 0x100000 };
     unsigned planned = 0, relocated = 0;
@@ -863,6 +865,7 @@ Test(arch_aarch64_relocate, random_words_are_planned_and_relocated_within_bounds
         chook_arch_tramp out;
         size_t need = rnd() & 1 ? 4 : 16;
         uintptr_t tramp = tramps[rnd() % 4];
+        char why[256];
         int st;
         for (int i = 0; i < 10; i++) w[i] = random_word();
         to_bytes(code, w, 10);
@@ -883,6 +886,8 @@ Test(arch_aarch64_relocate, random_words_are_planned_and_relocated_within_bounds
         for (unsigned i = 0; i < p.n_insns; i++)
             cr_assert(out.insn_off[i] < out.insn_off[i + 1] &&
                       out.insn_off[i + 1] - out.insn_off[i] <= CHOOK_A64_MAX_COPY);
+        cr_assert(arch_a64_check_tramp(&c, &p, &out, tramp, why, sizeof why),
+                  "%s\n  words %08x %08x %08x %08x %08x", why, w[0], w[1], w[2], w[3], w[4]);
     }
     cr_assert(planned > 10000 && relocated > 10000, "planned %u, relocated %u", planned, relocated);
 }
