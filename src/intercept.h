@@ -131,6 +131,15 @@ struct chook__ictx {
     struct chook__ictx *next; /* registry */
 };
 
+/* A register-keeping replacement (CHOOK_KEEP_REGS): the thunk installed on the
+ * target passes this to chook_arch_keep_dispatch, which calls dest from a frame
+ * of its own. dest sits where a context keeps its original (CTX_ORIGINAL), so
+ * both dispatchers share their frame code. Never freed (a thread may be in it). */
+struct chook__keep {
+    uint64_t unused[2];
+    uintptr_t dest;           /* the replacement (or a closure's thunk) */
+};
+
 /* Per-thread state others must see (detach looks at every thread's). Records
  * live in chook's own pages and are reused by later threads; a thread finds its
  * own through a thread-local pointer. What only the thread itself reads (the
