@@ -184,12 +184,22 @@ enum chook_install_flags {
      *  own return address (setjmp, vfork, ...). The upper halves of ymm/zmm
      *  registers are not kept. */
     CHOOK_KEEP_REGS = 1,
+    /** With CHOOK_KEEP_REGS: the target returns at most one integer register
+     *  (rax; int, long, pointers): rdx, xmm0 and xmm1 are kept too. -fipa-ra
+     *  callers do keep values there when the target leaves them alone. */
+    CHOOK_KEEP_RET_INT = 2,
+    /** With CHOOK_KEEP_REGS: the target returns one float or double (xmm0):
+     *  rax, rdx and xmm1 are kept too. */
+    CHOOK_KEEP_RET_FP = 4,
+    /** With CHOOK_KEEP_REGS: the target returns nothing: every register is kept. */
+    CHOOK_KEEP_RET_VOID = 8,
 };
 
 /**
  * chook_install_ex() with flags.
  *
- * @param flags  0 (exactly chook_install_ex()) or CHOOK_KEEP_REGS.
+ * @param flags  0 (exactly chook_install_ex()) or CHOOK_KEEP_REGS, optionally with
+ *               one of CHOOK_KEEP_RET_INT, CHOOK_KEEP_RET_FP, CHOOK_KEEP_RET_VOID.
  * @return As chook_install_ex(); CHOOK_EINVAL for unknown flags; CHOOK_ENOLEAVE
  *         (CHOOK_KEEP_REGS on a function that returns twice or reads its own
  *         return address).

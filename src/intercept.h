@@ -136,7 +136,9 @@ struct chook__ictx {
  * of its own. dest sits where a context keeps its original (CTX_ORIGINAL), so
  * both dispatchers share their frame code. Never freed (a thread may be in it). */
 struct chook__keep {
-    uint64_t unused[2];
+    uint32_t ret_keep;        /* return registers given back as the caller left
+                                 them: 1 rax, 2 rdx, 4 xmm0, 8 xmm1 */
+    uint32_t unused[3];
     uintptr_t dest;           /* the replacement (or a closure's thunk) */
 };
 

@@ -41,12 +41,16 @@ const chook_closure *chook_current(void)
 
 /* Writes the thunk that passes a new keep record for dest to the keep
  * dispatcher (*thunk, 0 on failure). */
-static int keep_thunk(void *target, uintptr_t dest, uintptr_t *thunk)
+static int keep_thunk(void *target, uintptr_t dest, unsigned flags, uintptr_t *thunk)
 {
     *thunk = 0;
     struct chook__keep *k = chook__alloc(sizeof *k);
     if (!k) return chook__fail(CHOOK_ENOMEM, "out of memory for a register-keeping thunk");
     k->dest = dest;
+    /* The registers the target does not return in: rax 1, rdx 2, xmm0 4, xmm1 8. */
+    if (flags & CHOOK_KEEP_RET_VOID) k->ret_keep = 1 | 2 | 4 | 8;
+    else if (flags & CHOOK_KEEP_RET_INT) k->ret_keep = 2 | 4 | 8;
+    else if (flags & CHOOK_KEEP_RET_FP) k->ret_keep = 1 | 2 | 8;
     uintptr_t t = chook__code_alloc((uintptr_t)target, CHOOK_ARCH_ICPT_THUNK_MAX);
     if (!t) t = chook__code_alloc(0, CHOOK_ARCH_ICPT_THUNK_MAX);
     uint8_t code[CHOOK_ARCH_ICPT_THUNK_MAX];
@@ -68,8 +72,12 @@ static int keep_thunk(void *target, uintptr_t dest, uintptr_t *thunk)
 
 static int check_flags(void *target, unsigned flags)
 {
-    if (flags & ~(unsigned)CHOOK_KEEP_REGS)
-        return chook__fail(CHOOK_EINVAL, "unknown flags 0x%x", flags & ~(unsigned)CHOOK_KEEP_REGS);
+    const unsigned ret = CHOOK_KEEP_RET_INT | CHOOK_KEEP_RET_FP | CHOOK_KEEP_RET_VOID;
+    if (flags & ~(CHOOK_KEEP_REGS | ret))
+        return chook__fail(CHOOK_EINVAL, "unknown flags 0x%x", flags & ~(CHOOK_KEEP_REGS | ret));
+    if ((flags & ret) && (!(flags & CHOOK_KEEP_REGS) || __builtin_popcount(flags & ret) > 1))
+        return chook__fail(CHOOK_EINVAL, "flags 0x%x: CHOOK_KEEP_RET_INT, _FP or _VOID go with "
+                                         "CHOOK_KEEP_REGS, one at most", flags);
     if (flags & CHOOK_KEEP_REGS)
         return chook__icpt_check_leave(target, "CHOOK_KEEP_REGS (install without it)");
     return CHOOK_OK;
@@ -85,7 +93,7 @@ int chook_install_flags(void *target, void *replacement, void **original, chook_
     CHOOK_CHECK(check_flags(target, flags));
     if (!(flags & CHOOK_KEEP_REGS)) return chook_install_ex(target, replacement, original, hook);
     uintptr_t thunk;
-    CHOOK_CHECK(keep_thunk(target, (uintptr_t)replacement, &thunk));
+    CHOOK_CHECK(keep_thunk(target, (uintptr_t)replacement, flags, &thunk));
     int st = chook_install_ex(target, (void *)thunk, original, hook);
     /* Nothing ever jumped to a thunk that was not installed: it can be reused
      * (its record is a few bytes, kept). */
@@ -116,7 +124,7 @@ static int closure_install(chook_closure *pub, void *replacement, uintptr_t *thu
                  : chook__fail(CHOOK_ENOMEM, "no code memory for the closure thunk of 0x%lx",
                                (unsigned long)target);
     uintptr_t keep = 0;
-    if (st == CHOOK_OK && (flags & CHOOK_KEEP_REGS)) st = keep_thunk(pub->target, *thunk, &keep);
+    if (st == CHOOK_OK && (flags & CHOOK_KEEP_REGS)) st = keep_thunk(pub->target, *thunk, flags, &keep);
     if (st == CHOOK_OK)
         st = chook_install_ex(pub->target, (void *)(keep ? keep : *thunk), &pub->original,
                               &pub->hook);

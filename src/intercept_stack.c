@@ -36,14 +36,20 @@ struct find {
     int frames;
 };
 
+/* In the callback for a frame, _Unwind_GetCFA() gives the stack pointer that
+ * frame had at its call (its callee's CFA); the caller's own CFA is therefore
+ * what the next frame up reports. */
 static _Unwind_Reason_Code find_caller(struct _Unwind_Context *uc, void *arg)
 {
     struct find *f = arg;
-    uintptr_t ip = (uintptr_t)_Unwind_GetIP(uc);
-    if (ip == f->ra) {
+    if (f->frames < 0) {
         uintptr_t cfa = (uintptr_t)_Unwind_GetCFA(uc);
         if (cfa >= f->args + 8) f->cfa = cfa;
         return _URC_END_OF_STACK;
+    }
+    if ((uintptr_t)_Unwind_GetIP(uc) == f->ra && (uintptr_t)_Unwind_GetCFA(uc) == f->args) {
+        f->frames = -1; /* the caller: its CFA comes with the next frame */
+        return _URC_NO_REASON;
     }
     /* This function, the dispatcher, then the caller: never far. */
     return ++f->frames > 8 ? _URC_END_OF_STACK : _URC_NO_REASON;

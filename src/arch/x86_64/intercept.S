@@ -464,7 +464,27 @@ chook_arch_keep_dispatch:
         ENTER_FRAME
         CALLER_WINDOW
         CALL_ORIGINAL
-        RETURN_TO_CALLER
+        /* Return registers the target does not return in (keep->ret_keep,
+         * from the CHOOK_KEEP_RET_* flags) go back as the caller left them. */
+        movq    F(IF_CTX), %r11
+        movl    KEEP_RET(%r11), %eax
+        testl   $1, %eax
+        jz      1f
+        movq    F(IF_EXTRA), %rcx
+        movq    %rcx, F(IF_RET)
+1:      testl   $2, %eax
+        jz      2f
+        movq    F(IF_GP + 16), %rcx
+        movq    %rcx, F(IF_RET + 8)
+2:      testl   $4, %eax
+        jz      3f
+        movaps  F(IF_FP + 0), %xmm8
+        movaps  %xmm8, F(IF_FRET)
+3:      testl   $8, %eax
+        jz      4f
+        movaps  F(IF_FP + 16), %xmm8
+        movaps  %xmm8, F(IF_FRET + 16)
+4:      RETURN_TO_CALLER
         .cfi_endproc
         .size   chook_arch_keep_dispatch, .-chook_arch_keep_dispatch
 
