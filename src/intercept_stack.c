@@ -65,7 +65,14 @@ uint32_t chook__icpt_window(uintptr_t entry)
     uintptr_t args = entry + 16;
     uintptr_t ra = *(const uintptr_t *)(entry + 8);
     struct find f = { ra, args, 0, 0 };
+    /* The unwinder may call intercepted functions (locks, dl_iterate_phdr):
+     * they bypass listeners, as from a callback, or their own call sites
+     * would come back here without end. */
+    chook__tls.busy++;
+    __asm__ volatile("" ::: "memory");
     _Unwind_Backtrace(find_caller, &f);
+    __asm__ volatile("" ::: "memory");
+    chook__tls.busy--;
     uint64_t bytes;
     int cache;
     if (f.cfa) {
@@ -75,7 +82,11 @@ uint32_t chook__icpt_window(uintptr_t entry)
         __atomic_fetch_add(&n_unwound, 1, __ATOMIC_RELAXED);
     } else {
         chook__region r;
+        chook__tls.busy++;
+        __asm__ volatile("" ::: "memory");
         bytes = chook__maps_find(args, &r) == CHOOK_OK && r.end > args ? r.end - args : 0;
+        __asm__ volatile("" ::: "memory");
+        chook__tls.busy--;
         cache = bytes >= CHOOK__ICPT_MAX_STACK; /* the same at any depth */
         __atomic_fetch_add(&n_mapped, 1, __ATOMIC_RELAXED);
     }
