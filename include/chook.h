@@ -179,7 +179,8 @@ enum chook_install_flags {
      *  -fno-semantic-interposition: a replacement compiled separately follows
      *  only the ABI and may clobber them. The thunk calls the replacement from a
      *  frame of its own with a copy of the caller's stack arguments (its whole
-     *  frame, as for listeners with on_leave): about 60 instructions per call.
+     *  frame, as for listeners with on_leave), which costs about what the
+     *  dispatcher of a listener with on_leave costs without the callbacks.
      *  Refused (CHOOK_ENOLEAVE) on functions that return twice or read their
      *  own return address (setjmp, vfork, ...). The upper halves of ymm/zmm
      *  registers are not kept. */
