@@ -214,6 +214,49 @@ CHOOK_API int chook_install(void *target, void *replacement, void **original);
 CHOOK_API int chook_install_ex(void *target, void *replacement, void **original,
                                chook_hook **hook);
 
+/** Flags of chook_install_flags() and chook_replace_flags(). */
+enum chook_install_flags {
+    /** The replacement runs behind a thunk that gives the caller back every
+     *  register except the return registers (x86-64: rax, rdx, xmm0, xmm1) as
+     *  the caller left them: rcx, rsi, rdi, r8-r11 and xmm2-15 survive the
+     *  replacement whatever it does. Needed when the target's callers rely on
+     *  registers the target leaves alone, which GCC's -fipa-ra (on at -O2) does
+     *  for calls of functions of the same executable, or of a library built with
+     *  -fno-semantic-interposition: a replacement compiled separately follows
+     *  only the ABI and may clobber them. The thunk calls the replacement from a
+     *  frame of its own with a copy of the caller's stack arguments (its whole
+     *  frame, as for listeners with on_leave), which costs about what the
+     *  dispatcher of a listener with on_leave costs without the callbacks.
+     *  Refused (CHOOK_ENOLEAVE) on functions that return twice or read their
+     *  own return address (setjmp, vfork, ...). The upper halves of ymm/zmm
+     *  registers are not kept. */
+    CHOOK_KEEP_REGS = 1,
+    /** With CHOOK_KEEP_REGS: the target returns at most one integer register
+     *  (rax; int, long, pointers): rdx, xmm0 and xmm1 are kept too. -fipa-ra
+     *  callers do keep values there when the target leaves them alone. */
+    CHOOK_KEEP_RET_INT = 2,
+    /** With CHOOK_KEEP_REGS: the target returns one float or double (xmm0):
+     *  rax, rdx and xmm1 are kept too. */
+    CHOOK_KEEP_RET_FP = 4,
+    /** With CHOOK_KEEP_REGS: the target returns nothing: every register is kept. */
+    CHOOK_KEEP_RET_VOID = 8,
+};
+
+/**
+ * chook_install_ex() with flags.
+ *
+ * @param flags  0 (exactly chook_install_ex()) or CHOOK_KEEP_REGS, optionally with
+ *               one of CHOOK_KEEP_RET_INT, CHOOK_KEEP_RET_FP, CHOOK_KEEP_RET_VOID.
+ * @return As chook_install_ex(); CHOOK_EINVAL for unknown flags; CHOOK_ENOLEAVE
+ *         (CHOOK_KEEP_REGS on a function that returns twice or reads its own
+ *         return address).
+ *
+ * With CHOOK_KEEP_REGS, `*original` and `*hook` behave as without it; the
+ * hook's replacement is the thunk (chook_remove() the handle to remove it).
+ */
+CHOOK_API int chook_install_flags(void *target, void *replacement, void **original,
+                                  chook_hook **hook, unsigned flags);
+
 /**
  * Removes one hook; the other hooks of its target keep working (in any order).
  * When it was the last hook of its target, the target's original bytes are
@@ -408,17 +451,37 @@ CHOOK_API int chook_configure(const chook_config *config);
  * Stack and unwinding: the dispatcher keeps its own frame on the stack and calls
  * the original from it, so the caller's return address is never rewritten;
  * backtrace(), C++ exceptions and longjmp pass through it (its frame has unwind
- * information). When a listener has an on_leave, the original is called from the
- * dispatcher's frame with a copy of the caller's stack arguments: 64 bytes by
- * default (8 stack slots), exactly what a signature describes, or
- * chook_attach_opts.stack_bytes. Without on_leave the original is entered by a
- * jump with the caller's own stack. A longjmp or exception out of the original
- * skips the on_leave callbacks of that call.
+ * information). Its frame does not depend on the stack alignment the caller
+ * left (the ELF entry point, code reached by a jump, GCC's calls of local
+ * functions with a misaligned stack all work). When a listener has an
+ * on_leave, the original is called from the dispatcher's frame with a copy of
+ * the caller's stack arguments: exactly what a signature describes, or
+ * chook_attach_opts.stack_bytes, or else (no signature, or one ending in "...")
+ * the caller's whole frame, found by its unwind information and cached per call
+ * site, so any number of stack arguments is passed (at most 4096 bytes of them;
+ * a caller without unwind information gets the rest of its stack mapping, at
+ * most 4096 bytes). Without on_leave the original is entered by a jump with the
+ * caller's own stack. A longjmp or exception out of the original skips the
+ * on_leave callbacks of that call.
  *
- * Limits: functions that inspect their own return address or stack frame
- * (setjmp, vfork, getcontext) must not be intercepted with an on_leave; vector
- * arguments wider than 16 bytes (__m256) and long double results are passed
- * through only while callbacks do not touch the same registers.
+ * Registers: the caller gets back every register the original would have left
+ * alone (GCC's -fipa-ra lets callers of local functions keep values in
+ * call-clobbered registers): around a jump to the original all of rax, rcx,
+ * rdx, rsi, rdi, r8-r11 and xmm0-15 are restored (the argument registers as
+ * callbacks left them); after a call of the original, rax, rdx, xmm0 and xmm1
+ * are as the original (or on_leave callbacks) left them and the others as the
+ * original received them. An on_enter that rewrites an argument register
+ * changes that register for the caller too, as if the caller had passed it.
+ * Replacements get the same with CHOOK_KEEP_REGS (chook_install_flags()).
+ *
+ * Limits: functions that return twice or read their own return address
+ * (setjmp, sigsetjmp, vfork, getcontext, swapcontext, and any function whose
+ * entry pops or reads its return address or stores the caller's callee-saved
+ * registers through its first argument) refuse an on_leave with CHOOK_ENOLEAVE:
+ * attach them enter-only (they are then entered by a jump and work as usual).
+ * Vector arguments wider than 16 bytes (__m256: the upper halves of ymm/zmm)
+ * and long double results are passed through only while callbacks do not touch
+ * the same registers.
  */
 
 /** The context of one intercepted call, given to callbacks (opaque). */
@@ -462,8 +525,9 @@ typedef struct chook_attach_opts {
      *  chook_arg_at(), and the exact size of the stack arguments. */
     const char *signature;
     /** Bytes of the caller's stack arguments passed to the original when this
-     *  listener has an on_leave; 0 means: from the signature (plus 64 for "..."),
-     *  else 64. Rounded up to 16, at most 4096. */
+     *  listener has an on_leave; 0 means: from the signature, else (no signature
+     *  or "...") the caller's whole frame (see "Stack and unwinding"). Rounded
+     *  up to 16, at most 4096. */
     size_t stack_bytes;
     /** sizeof(chook_attach_opts), or 0 (see "Structures and the ABI"). */
     size_t size;
@@ -480,9 +544,11 @@ typedef struct chook_attach_opts {
  * @param listener  Receives the listener handle (must not be NULL). Owned by
  *                  chook; valid until chook_detach().
  * @return CHOOK_OK; CHOOK_EINVAL (NULL target or listener, both callbacks NULL),
- *         CHOOK_ENOMEM, CHOOK_EBUSY (another thread's open transaction attaches
- *         or detaches listeners of this target), CHOOK_ETXN (this thread's open
- *         transaction detaches listeners of this target), or
+ *         CHOOK_ENOLEAVE (an on_leave on a function that returns twice or reads
+ *         its own return address: setjmp, vfork, ...; attach it without
+ *         on_leave), CHOOK_ENOMEM, CHOOK_EBUSY (another thread's open transaction
+ *         attaches or detaches listeners of this target), CHOOK_ETXN (this thread's
+ *         open transaction detaches listeners of this target), or
  *         CHOOK_ENOTSUP (the target has 256 listeners already: each costs 16
  *         bytes of stack in every call), or any status of chook_install() for the
  *         first listener of a target (the target gets one hook of the core's
@@ -667,6 +733,15 @@ typedef struct chook_closure {
  */
 CHOOK_API int chook_replace(void *target, void *replacement, void *data,
                             const chook_closure **closure);
+
+/**
+ * chook_replace() with flags (CHOOK_KEEP_REGS: see chook_install_flags(); the
+ * replacement still calls chook_current() first thing).
+ *
+ * @return As chook_replace(); CHOOK_EINVAL for unknown flags; CHOOK_ENOLEAVE.
+ */
+CHOOK_API int chook_replace_flags(void *target, void *replacement, void *data,
+                                  const chook_closure **closure, unsigned flags);
 
 /**
  * The closure of the innermost closure replacement entered on this thread that
