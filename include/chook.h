@@ -129,7 +129,11 @@ typedef struct chook_hook chook_hook;
 /**
  * Redirects every call of `target` to `replacement`.
  *
- * @param target       Entry of the function to hook (executable memory).
+ * @param target       Entry of the function to hook (executable memory). A point
+ *                     inside a function is accepted when it starts an instruction
+ *                     (CHOOK_EDECODE otherwise, when the function's symbol is
+ *                     known); the replacement is then entered with that point's
+ *                     registers and stack (see chook_probe_info.function_offset).
  * @param replacement  The function to run instead; same signature and calling
  *                     convention as the target.
  * @param original     Receives a callable pointer that behaves exactly like the
@@ -140,8 +144,11 @@ typedef struct chook_hook chook_hook;
  *                     before the target is patched, so the replacement may use it
  *                     from its first call.
  * @return CHOOK_OK; CHOOK_EINVAL (NULL target or replacement), CHOOK_ESELF
- *         (replacement == target), CHOOK_EUNMAPPED, CHOOK_ENOTEXEC, CHOOK_EDECODE,
- *         CHOOK_ETOOSHORT, CHOOK_EBRANCHIN, CHOOK_EUNRELOC, CHOOK_EEXIST (this
+ *         (replacement == target), CHOOK_EUNMAPPED, CHOOK_ENOTEXEC, CHOOK_EDECODE
+ *         (also: target inside an instruction), CHOOK_ETOOSHORT, CHOOK_EBRANCHIN
+ *         (code anywhere in the target's module branches into the bytes to
+ *         overwrite, or a loop goes back through the entry), CHOOK_EUNRELOC,
+ *         CHOOK_EEXIST (this
  *         replacement already hooks this target), CHOOK_ENOMEM, CHOOK_EPATCH,
  *         CHOOK_ETHREADS.
  *
@@ -423,7 +430,8 @@ typedef struct chook_attach_opts {
  *                  it alive until chook_detach_wait() after chook_detach().
  * @param listener  Receives the listener handle (must not be NULL). Owned by
  *                  chook; valid until chook_detach().
- * @return CHOOK_OK; CHOOK_EINVAL (NULL target or listener, both callbacks NULL),
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL target or listener, both callbacks NULL, a
+ *         target inside a function rather than at its entry),
  *         CHOOK_ENOMEM, CHOOK_ETXN (first listener of a target while the calling
  *         thread has a transaction open: its hook cannot wait for the commit), or
  *         CHOOK_ENOTSUP (the target has 256 listeners already: each costs 16

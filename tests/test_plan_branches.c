@@ -12,6 +12,7 @@
  * Every refusal leaves the bytes exactly as they were.
  */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -278,4 +279,27 @@ Test(plan_branches, recursion_through_the_entry_is_a_call_and_is_hooked)
     cr_assert_eq(orig_int(3), 6);
     cr_assert_eq(hits, 3, "the original's recursive calls go through the hook");
     cr_assert_eq(chook_uninstall((void *)fx_recursive), CHOOK_OK);
+}
+
+/* The index lives with its module: unloaded with it, built afresh when the
+ * library comes back (possibly elsewhere). */
+Test(plan_branches, index_follows_dlclose_and_dlopen)
+{
+    for (int round = 0; round < 3; round++) {
+        void *h = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
+        cr_assert_not_null(h, "%s", dlerror());
+        void *deflate_fn = dlsym(h, "deflate");
+        cr_assert_not_null(deflate_fn);
+        chook_probe_info info;
+        cr_assert_eq(chook_probe(deflate_fn, &info), CHOOK_OK);
+        cr_assert_eq(info.status, CHOOK_OK, "%s", info.reason);
+        size_t n = 0, bytes = 0;
+        uint64_t ns = 0;
+        chook__commit_lock();
+        int st = chook__branch_index_stats((uintptr_t)deflate_fn, &n, &bytes, &ns);
+        chook__commit_unlock();
+        cr_assert_eq(st, CHOOK_OK, "%s", chook_last_error());
+        cr_assert_gt(n, 100, "round %d: %zu branches", round, n);
+        cr_assert_eq(dlclose(h), 0);
+    }
 }
