@@ -207,14 +207,33 @@ typedef struct chook_arch_iregs {
                                          a variadic call) */
     uint64_t ctx;                     /* the context the thunk passed */
     _Alignas(16) uint64_t fp[CHOOK_ARCH_ICPT_FP][2]; /* whole vector registers */
+    /* Registers that carry no argument but that a caller may expect the callee
+     * to leave alone (GCC's -fipa-ra lets callers of local functions keep values
+     * in call-clobbered registers the callee does not touch). x86-64: r10 (also
+     * the static chain of nested functions), xmm8-15; r11 is kept by the thunk
+     * next to the return address (CHOOK_ARCH_ICPT_R11_SAVE). */
+    uint64_t keep[2];                 /* r10, unused */
+    _Alignas(16) uint64_t keep_fp[8][2]; /* xmm8-15 */
 } chook_arch_iregs;
 
 /* The common dispatcher (intercept.S); entered only by a jump from a listener
  * thunk, never called. */
 void chook_arch_icpt_dispatch(void);
 
-/* Writes at buf the listener thunk that runs at pc: it passes ctx to the
- * dispatcher and jumps there. Returns its length (<= CHOOK_ARCH_ICPT_THUNK_MAX). */
+/* Where a thunk keeps the caller's r11, relative to the stack pointer at the
+ * target's entry (x86-64: in the red zone, next to the dispatcher's rbp). */
+#define CHOOK_ARCH_ICPT_R11_SAVE (-16)
+
+/* The register-keeping replacement dispatcher (intercept.S): entered by a jump
+ * from a thunk written by chook_arch_write_icpt_thunk() whose ctx is a
+ * struct chook__keep; it calls keep->dest with the caller's arguments and stack
+ * arguments and gives the caller back every register but the return ones as it
+ * was. Never called. */
+void chook_arch_keep_dispatch(void);
+
+/* Writes at buf the listener thunk that runs at pc: it saves the caller's r11
+ * (CHOOK_ARCH_ICPT_R11_SAVE), passes ctx to the dispatcher in r11 and jumps
+ * there. Returns its length (<= CHOOK_ARCH_ICPT_THUNK_MAX). */
 size_t chook_arch_write_icpt_thunk(uint8_t *buf, uintptr_t pc, uintptr_t ctx,
                                    uintptr_t dispatcher);
 
@@ -229,6 +248,14 @@ size_t chook_arch_write_closure_thunk(uint8_t *buf, uintptr_t pc, uintptr_t clos
 /* The offset of a thread-local variable from the thread pointer (the same in
  * every thread for the static TLS block). */
 intptr_t chook_arch_tls_offset(const void *tls_var);
+
+/* 1 when the function at code->pc must only ever be entered by a jump with the
+ * caller's own frame, never called from another one: it reads its own return
+ * address (vfork pops it; dlsym-like functions look at their caller) or saves
+ * the caller's callee-saved registers into a buffer it was given (setjmp,
+ * getcontext), i.e. it returns twice or acts on its caller's frame. Looks at
+ * the straight-line code at the entry; *why says what it saw. 0 otherwise. */
+int chook_arch_frame_sensitive(const chook_arch_code *code, char *why, size_t whylen);
 
 /* Places the arguments of a parsed signature (classes already in sig->arg[i].cls,
  * sizes in .size) by the ABI: sets .loc and .index of each, and stack_bytes.

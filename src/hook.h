@@ -44,6 +44,7 @@ struct chook_hook {
     uintptr_t original;    /* what *original_out receives */
     struct chook_hook *older; /* committed chain: next older hook */
     struct chook_hook *free_next; /* site's list of reusable hook records */
+    uintptr_t handle;      /* the user's handle (handle.h) while pending or active, else 0 */
 };
 
 struct site {
@@ -101,6 +102,13 @@ void chook__hook_recycle(struct chook_hook *h);
  * user's chook_uninstall(target). */
 int chook__install_internal(void *target, void *replacement, void **original,
                             chook_hook **hook);
+
+/* Transactions and listeners (hook.c, intercept.c). */
+/* Listeners attached or detached in the calling thread's transaction: prepare
+ * (before the commit lock; on success the registry lock stays held until
+ * finish) and apply or discard them once the core's commit is done. */
+int chook__icpt_txn_prepare(void);
+void chook__icpt_txn_finish(int committed);
 
 /* Forgets a site's pending block (written, or never to be). */
 void chook__site_drop_block(struct site *s);

@@ -151,6 +151,12 @@ void chook__symbol_fill(chook__module *m, size_t i, chook_symbol *out);
 int chook__symbol_resolve_in(chook__module *m, const char *name, int call_resolvers,
                              uintptr_t *addr);
 
+/* The length of name without a compiler clone suffix (".constprop.0",
+ * ".isra.0", ".part.0", ".cold", ...): strlen(name) when it has none. *cold (may
+ * be NULL) tells whether the suffix names a cold part (entered by a jump, not a
+ * function one calls). */
+size_t chook__clone_base_len(const char *name, int *cold);
+
 /* ---- dataslot.c --------------------------------------------------------------- */
 
 /* Atomically replaces *slot with value when it holds expect, also on a read-only
