@@ -29,7 +29,7 @@ static const struct reason {
 } reasons[] = {
     { CHOOK_EBRANCHIN, "jumps back into bytes", "loop back into its first bytes" },
     { CHOOK_EBRANCHIN, "jumps back to the function's entry", "loop through its entry" },
-    { CHOOK_EBRANCHIN, "that the patch would overwrite", "jump from elsewhere into its first bytes" },
+    { CHOOK_EBRANCHIN, "), inside the bytes +", "jump from elsewhere into its first bytes" },
     { CHOOK_EDECODE, "not an instruction boundary", "inside an instruction" },
 };
 #define NREASONS (sizeof reasons / sizeof reasons[0])
