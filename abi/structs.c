@@ -28,6 +28,7 @@ int main(void)
     FIELD(chook_probe_info, hooked);
     FIELD(chook_probe_info, reason);
     FIELD(chook_probe_info, size);
+    FIELD(chook_probe_info, function_offset);
 
     STRUCT(chook_config);
     FIELD(chook_config, signal);

@@ -178,7 +178,11 @@ typedef struct chook_hook chook_hook;
 /**
  * Redirects every call of `target` to `replacement`.
  *
- * @param target       Entry of the function to hook (executable memory).
+ * @param target       Entry of the function to hook (executable memory). A point
+ *                     inside a function is accepted when it starts an instruction
+ *                     (CHOOK_EDECODE otherwise, when the function's symbol is
+ *                     known); the replacement is then entered with that point's
+ *                     registers and stack (see chook_probe_info.function_offset).
  * @param replacement  The function to run instead; same signature and calling
  *                     convention as the target.
  * @param original     Receives a callable pointer that behaves exactly like the
@@ -189,8 +193,11 @@ typedef struct chook_hook chook_hook;
  *                     before the target is patched, so the replacement may use it
  *                     from its first call.
  * @return CHOOK_OK; CHOOK_EINVAL (NULL target or replacement), CHOOK_ESELF
- *         (replacement == target), CHOOK_EUNMAPPED, CHOOK_ENOTEXEC, CHOOK_EDECODE,
- *         CHOOK_ETOOSHORT, CHOOK_EBRANCHIN, CHOOK_EUNRELOC, CHOOK_EEXIST (this
+ *         (replacement == target), CHOOK_EUNMAPPED, CHOOK_ENOTEXEC, CHOOK_EDECODE
+ *         (also: target inside an instruction), CHOOK_ETOOSHORT, CHOOK_EBRANCHIN
+ *         (code anywhere in the target's module branches into the bytes to
+ *         overwrite, or a loop goes back through the entry), CHOOK_EUNRELOC,
+ *         CHOOK_EEXIST (this
  *         replacement already hooks this target), CHOOK_ENOMEM, CHOOK_EPATCH,
  *         CHOOK_ETHREADS.
  *
@@ -345,14 +352,15 @@ typedef struct chook_probe_info {
     char reason[192];        /**< Why not, when status != CHOOK_OK. When hookable: "" at a
                                   function's entry, a note for a point inside a function
                                   (see function_offset). */
+    size_t size;             /**< In: sizeof(chook_probe_info), or 0 (see "Structures and
+                                  the ABI"). Out: the bytes chook filled. */
     size_t function_offset;  /**< Bytes from the start of the function symbol that holds
                                   the target: 0 at its entry (or when no symbol is known).
                                   Otherwise the target is inside a function: only at an
                                   instruction boundary, only for chook_install() (listeners
                                   are refused), and the replacement runs with the
-                                  registers and stack of that point, not a call's. */
-    size_t size;             /**< In: sizeof(chook_probe_info), or 0 (see "Structures and
-                                  the ABI"). Out: the bytes chook filled. */
+                                  registers and stack of that point, not a call's.
+                                  Written when `size` covers it. */
 } chook_probe_info;
 
 /**
@@ -543,7 +551,8 @@ typedef struct chook_attach_opts {
  *                  it alive until chook_detach_wait() after chook_detach().
  * @param listener  Receives the listener handle (must not be NULL). Owned by
  *                  chook; valid until chook_detach().
- * @return CHOOK_OK; CHOOK_EINVAL (NULL target or listener, both callbacks NULL),
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL target or listener, both callbacks NULL, a
+ *         target inside a function rather than at its entry),
  *         CHOOK_ENOLEAVE (an on_leave on a function that returns twice or reads
  *         its own return address: setjmp, vfork, ...; attach it without
  *         on_leave), CHOOK_ENOMEM, CHOOK_EBUSY (another thread's open transaction
