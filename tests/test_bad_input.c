@@ -356,6 +356,7 @@ static int g_pending_status(const row *r)
 {
     return chook_pending_status((const chook_pending *)r->arg);
 }
+static int g_typed_detach(const row *r) { return chook_typed_detach((chook_typed *)r->arg); }
 static int g_point_info(const row *r)
 {
     chook_point_info info;
@@ -390,6 +391,7 @@ Test(bad_input, garbage_handles)
         { "chook_slot_remove", g_slot_remove, "not a slot hook handle" },
         { "chook_pending_remove", g_pending_remove, "not a pending hook handle" },
         { "chook_pending_status", g_pending_status, "not a pending hook handle" },
+        { "chook_typed_detach", g_typed_detach, "not a typed listener" },
         { "chook_point_get_info", g_point_info, "is not a hook point" },
         { "chook_point_detach", g_point_detach, "is not a hook point" },
         { "chook_point_wait", g_point_wait, "is not a hook point" },
