@@ -309,6 +309,7 @@ int chook_mock_end(chook_mock *mock)
          * free its own records of the listener when nothing else is pending. */
         sequence_free(mock);
         (void)chook_detach_wait(0);
+        chook__clear_error(); /* that wait's EBUSY is not a failure of this call */
     }
     __atomic_store_n(&mock->active, 0, __ATOMIC_RELEASE);
     return CHOOK_OK;

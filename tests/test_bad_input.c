@@ -823,3 +823,45 @@ Test(bad_input, success_clears_the_last_error)
     };
     RUN(rows);
 }
+
+/* ---- unknown names ------------------------------------------------------------- */
+
+CALL(n_install_name, chook_install_name("libc.so.6", "bi_no_such_fn", (void *)bi_repl, NULL, NULL))
+CALL(n_install_module, chook_install_name("libbi_not_loaded.so", "f", (void *)bi_repl, NULL, NULL))
+CALL(n_uninstall_name, chook_uninstall_name("libc.so.6", "bi_no_such_fn"))
+CALL(n_attach_name, chook_attach_name(NULL, "bi_no_such_fn", on_enter_count, NULL, NULL, NULL, &ls))
+CALL(n_deferred, chook_install_deferred("libc.so.6", "bi_no_such_fn", (void *)bi_repl, NULL, &pd))
+CALL(n_import, chook_import_install("", "bi_not_imported", (void *)bi_repl, NULL, &im))
+CALL(n_lookup, chook_symbol_lookup(NULL, "bi_no_such_fn", NULL, NULL))
+CALL(n_module, chook_module_find("libbi_not_loaded.so", &md))
+CALL(n_point, chook_point_find("bi_no_such_point", &pt))
+static int n_deferred_in_txn(const row *r)
+{
+    (void)r;
+    /* A hook applied now to a loaded module cannot wait for the open transaction;
+     * the failure is the deferred hook's own and leaves the transaction alone. */
+    cr_assert_eq(chook_transaction_begin(), CHOOK_OK);
+    int st = chook_install_deferred("libc.so.6", "getppid", (void *)bi_repl, NULL, &pd);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", chook_last_error());
+    cr_expect_eq(chook_transaction_commit(), CHOOK_OK, "%s", chook_last_error());
+    chook__set_last_error(msg);
+    return st;
+}
+
+Test(bad_input, unknown_names)
+{
+    static const row rows[] = {
+        { "chook_install_name(libc, unknown)", n_install_name, NULL, CHOOK_ENOSYM, { "bi_no_such_fn" } },
+        { "chook_install_name(not loaded, f)", n_install_module, NULL, CHOOK_ENOMODULE, { "libbi_not_loaded.so" } },
+        { "chook_uninstall_name(libc, unknown)", n_uninstall_name, NULL, CHOOK_ENOSYM, { "bi_no_such_fn" } },
+        { "chook_attach_name(NULL, unknown)", n_attach_name, NULL, CHOOK_ENOSYM, { "bi_no_such_fn" } },
+        { "chook_install_deferred(libc, unknown)", n_deferred, NULL, CHOOK_ENOSYM, { "bi_no_such_fn" } },
+        { "chook_install_deferred inside a transaction", n_deferred_in_txn, NULL, CHOOK_ETXN, { "getppid", "transaction open" } },
+        { "chook_import_install(\"\", not imported)", n_import, NULL, CHOOK_ENOSYM, { "bi_not_imported" } },
+        { "chook_symbol_lookup(NULL, unknown)", n_lookup, NULL, CHOOK_ENOSYM, { "bi_no_such_fn" } },
+        { "chook_module_find(not loaded)", n_module, NULL, CHOOK_ENOMODULE, { "libbi_not_loaded.so" } },
+        { "chook_point_find(unknown)", n_point, NULL, CHOOK_ENOSYM, { "bi_no_such_point" } },
+    };
+    RUN(rows);
+}
