@@ -36,7 +36,21 @@
  * Every function returns CHOOK_OK (0) or a negative CHOOK_E* status. The status
  * names the class of the failure (chook_strerror()); chook_last_error() gives a
  * message saying exactly what was wrong, for the last failure on the calling
- * thread. A failing call leaves the process exactly as it was.
+ * thread. A failing call leaves the process exactly as it was. Like SQLite's
+ * errmsg, the message belongs to the last call: a call that succeeds leaves it
+ * "" (see chook_last_error() for the few functions that do not touch it).
+ *
+ * Handles
+ * =======
+ * The handles chook gives out (chook_hook *, chook_listener *, chook_import *,
+ * chook_slot_hook *, chook_pending *) are opaque values, not pointers to chook's
+ * records: each names an entry of chook's own handle table and the generation of
+ * that entry, and every function checks a handle there before it touches
+ * anything. A value chook never gave out (garbage, a handle of another kind) is
+ * CHOOK_EINVAL; the handle of something removed already is "stale",
+ * CHOOK_ENOTHOOKED, even when chook has since reused the record for a newer hook
+ * or listener, which is never affected. Neither is ever dereferenced. A point
+ * (chook_point *) is checked against the point tables of the loaded modules.
  *
  * Thread safety
  * =============
@@ -162,9 +176,18 @@ CHOOK_API const char *chook_strerror(int status);
  * Describes the last failure of a chook call on the calling thread, e.g.
  * "target 0x7f12... is not executable (mapped r--p by /usr/lib/libc.so.6)".
  *
- * @return A thread-local string, "" when no call has failed on this thread yet. It
- *         stays valid and unchanged until the next failing chook call on this thread.
- *         Successful calls do not clear it.
+ * @return A thread-local string: the message of the last chook call on this
+ *         thread if it failed, "" if it succeeded (or none was made). It stays
+ *         valid until the next chook call on this thread, which overwrites it:
+ *         copy it to keep it.
+ *
+ * Every function that returns a status sets it, including chook_probe() (whose
+ * verdict is in its info) and the walkers (chook_module_each(),
+ * chook_symbol_each(), chook_point_each(): on success, what their callbacks'
+ * own calls left is cleared). Left untouched: chook_strerror(), this function,
+ * chook_hook_active(), chook_ignore_thread() (async-signal-safe), chook_current()
+ * and the accessors of a callback's call (chook_arg() ... chook_call_target()),
+ * except chook_skip() when it fails.
  */
 CHOOK_API const char *chook_last_error(void);
 
@@ -213,9 +236,11 @@ CHOOK_API int chook_install(void *target, void *replacement, void **original);
 /**
  * chook_install() that also returns a handle to this one hook.
  *
- * @param hook  Receives the handle (may be NULL). The handle is owned by chook and
- *              is valid until chook_remove() or chook_uninstall() of its target
- *              succeeds (or the transaction that created it is aborted or fails).
+ * @param hook  Receives the handle (may be NULL; set to NULL on failure). The
+ *              handle is owned by chook and is valid until chook_remove() or
+ *              chook_uninstall() of its target succeeds (or the transaction that
+ *              created it is aborted or fails); after that it is stale (see
+ *              "Handles").
  * @return As chook_install().
  */
 CHOOK_API int chook_install_ex(void *target, void *replacement, void **original,
@@ -269,9 +294,10 @@ CHOOK_API int chook_install_flags(void *target, void *replacement, void **origin
  * When it was the last hook of its target, the target's original bytes are
  * restored exactly.
  *
- * @param hook  A handle from chook_install_ex().
- * @return CHOOK_OK; CHOOK_EINVAL (NULL), CHOOK_ENOTHOOKED (already removed),
- *         CHOOK_EPATCH, CHOOK_ETHREADS.
+ * @param hook  A handle from chook_install_ex() (or chook_closure.hook).
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, or not a hook handle), CHOOK_ENOTHOOKED
+ *         (already removed: a stale handle; also removed earlier in the same
+ *         transaction), CHOOK_EPATCH, CHOOK_ETHREADS.
  */
 CHOOK_API int chook_remove(chook_hook *hook);
 
@@ -290,7 +316,11 @@ CHOOK_API int chook_uninstall(void *target);
 /**
  * Reports whether a handle's hook is installed (committed and not removed).
  *
- * @return 1 when installed, 0 otherwise (including NULL).
+ * @return 1 when installed, 0 otherwise (including NULL, stale and garbage
+ *         handles).
+ *
+ * Thread safety: any thread; takes no lock (a few loads), so it may also be
+ * called from a replacement or a callback.
  */
 CHOOK_API int chook_hook_active(const chook_hook *hook);
 
@@ -302,9 +332,21 @@ CHOOK_API int chook_hook_active(const chook_hook *hook);
  * Opens a transaction on the calling thread. Until commit or abort, the calls
  * chook_install(), chook_install_ex(), chook_remove(), chook_uninstall() made on
  * this thread are checked and prepared at once (a bad target fails at the call)
- * but applied only at commit, all together.
+ * but applied only at commit, all together. So are the calls built on them:
+ * chook_install_name(), chook_uninstall_name(), chook_replace(),
+ * chook_typed_attach() and chook_typed_detach().
  *
- * @return CHOOK_OK; CHOOK_ETXN when this thread already has an open transaction.
+ * Any of those calls that fails on this thread while the transaction is open
+ * (at any check: a NULL argument, an unknown symbol, a bad target, a stale
+ * handle...) makes chook_transaction_commit() fail with its status and message
+ * and apply nothing. Calls that are not part of transactions (listeners,
+ * import, slot and deferred hooks, points, queries) are applied or answered at
+ * once and do not affect it.
+ *
+ * @return CHOOK_OK; CHOOK_ETXN when this thread already has an open transaction:
+ *         transactions do not nest, and the open one fails too (its commit
+ *         returns CHOOK_ETXN and applies nothing), as an inner commit would
+ *         otherwise apply the outer operations.
  */
 CHOOK_API int chook_transaction_begin(void);
 
@@ -594,8 +636,9 @@ CHOOK_API int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave
 /**
  * Detaches a listener.
  *
- * @param listener  From chook_attach(); invalid after this returns CHOOK_OK.
- * @return CHOOK_OK; CHOOK_EINVAL (NULL); CHOOK_ENOTHOOKED (already detached);
+ * @param listener  From chook_attach(); stale after this returns CHOOK_OK.
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, or not a listener handle);
+ *         CHOOK_ENOTHOOKED (already detached: a stale handle);
  *         when it was the last listener of its target, any status of
  *         chook_remove() (the listener is detached anyway).
  *
@@ -620,8 +663,9 @@ CHOOK_API int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave
  *
  * Thread safety: any thread, including from inside a callback (also the
  * listener's own; detaches from callbacks on two threads do not wait for each
- * other). Not from a signal handler. The handle stays valid (detaching it again
- * gives CHOOK_ENOTHOOKED) until the next successful chook_detach_wait().
+ * other). Not from a signal handler. Once detached, the handle is stale for
+ * good: detaching it again gives CHOOK_ENOTHOOKED, also after
+ * chook_detach_wait() has let a newer listener reuse its record.
  */
 CHOOK_API int chook_detach(chook_listener *listener);
 
@@ -696,6 +740,9 @@ CHOOK_API uint64_t *chook_call_data(chook_call *call);
  * skips the original. For a floating result, call chook_skip() first, then set
  * *chook_retval_fp(call) and return CHOOK_SKIP. (Before the original returns or
  * chook_skip() runs, the return registers hold unspecified values.)
+ *
+ * @return CHOOK_SKIP; CHOOK_EINVAL when call is NULL (an on_enter returning it
+ *         lets the call run: there was nothing to skip).
  */
 CHOOK_API int chook_skip(chook_call *call, uintptr_t retval);
 
@@ -1300,10 +1347,10 @@ CHOOK_API int chook_import_install(const char *module, const char *symbol, void 
 /**
  * Puts back the GOT entries an import hook rewrote, as they were.
  *
- * @param handle  From chook_import_install(); invalid after CHOOK_OK.
+ * @param handle  From chook_import_install(); stale after CHOOK_OK.
  * @return CHOOK_OK (also when the module was unloaded meanwhile: nothing is left to
- *         restore); CHOOK_EINVAL (NULL); CHOOK_ENOTHOOKED (not installed, e.g.
- *         removed already); CHOOK_EBUSY (a newer import hook on the same entries
+ *         restore); CHOOK_EINVAL (NULL, or not an import hook handle);
+ *         CHOOK_ENOTHOOKED (removed already: a stale handle); CHOOK_EBUSY (a newer import hook on the same entries
  *         must be removed first); CHOOK_EPATCH (an entry was changed by someone
  *         else: every entry is left as it was).
  */
@@ -1403,8 +1450,9 @@ CHOOK_API int chook_object_install(void *object, size_t index, void *replacement
  * the object's vptr).
  *
  * @param handle  From chook_slot_install(), chook_vtable_install() or
- *                chook_object_install(); invalid after CHOOK_OK.
- * @return CHOOK_OK; CHOOK_EINVAL (NULL); CHOOK_ENOTHOOKED (not installed);
+ *                chook_object_install(); stale after CHOOK_OK.
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, or not a slot hook handle);
+ *         CHOOK_ENOTHOOKED (removed already: a stale handle);
  *         CHOOK_EBUSY (a newer hook on the same slot must be removed first);
  *         CHOOK_EPATCH (the slot or the object's vptr was changed by someone else:
  *         nothing is written).
@@ -1488,8 +1536,9 @@ CHOOK_API int chook_install_deferred(const char *module, const char *symbol, voi
  * Removes a deferred hook from every module it hooks and stops watching for its
  * module.
  *
- * @param handle  From chook_install_deferred(); invalid after CHOOK_OK.
- * @return CHOOK_OK; CHOOK_EINVAL (NULL); CHOOK_ENOTHOOKED (already removed); any
+ * @param handle  From chook_install_deferred(); stale after CHOOK_OK.
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, or not a deferred hook handle);
+ *         CHOOK_ENOTHOOKED (already removed: a stale handle); any
  *         status of chook_remove() (the handle stays valid then).
  */
 CHOOK_API int chook_pending_remove(chook_pending *handle);
@@ -1501,7 +1550,8 @@ CHOOK_API int chook_pending_remove(chook_pending *handle);
  * @return The number of loaded modules it hooks now (> 0); 0 when it waits for its
  *         module; the negative status of its last failed application when it
  *         hooks none (chook_last_error() of that failure is not kept); CHOOK_EINVAL
- *         for NULL.
+ *         for NULL or a value that is not a deferred hook handle;
+ *         CHOOK_ENOTHOOKED for a handle removed already.
  */
 CHOOK_API int chook_pending_status(const chook_pending *handle);
 

@@ -47,6 +47,7 @@ struct txn {
     struct op *ops;
     size_t count, cap;
     int status;           /* first failure, CHOOK_OK if none */
+    uint64_t serial;      /* unique per transaction (txn_serial) */
     char message[512];    /* its message */
 };
 
@@ -72,6 +73,7 @@ static void unlock_commit(void)
     chook__commit_unlock();
 }
 static uint64_t commit_counter;
+static uint64_t txn_serial;
 
 /* ---- queue ---------------------------------------------------------------- */
 
@@ -356,6 +358,7 @@ int chook_transaction_begin(void)
                                            "transaction (transactions do not nest)"));
     struct txn *t = chook__alloc(sizeof *t);
     if (!t) return chook__fail(CHOOK_ENOMEM, "out of memory opening a transaction");
+    t->serial = __atomic_add_fetch(&txn_serial, 1, __ATOMIC_RELAXED);
     open_txn = t;
     return CHOOK_OK;
 }
@@ -414,7 +417,7 @@ static int run_queued(queue_fn fn, void *arg)
         unlock_commit();
         return st == CHOOK_OK ? st : txn_record_failure(t, st);
     }
-    struct txn local = { 0 };
+    struct txn local = { .serial = __atomic_add_fetch(&txn_serial, 1, __ATOMIC_RELAXED) };
     CHOOK_CHECK(lock_commit());
     int st = fn(&local, arg);
     if (st == CHOOK_OK) st = commit_locked(&local);
@@ -511,11 +514,12 @@ static int queue_remove(struct txn *t, void *arg)
     CHOOK_CHECK(chook__handle_get((uintptr_t)arg, CHOOK__H_HOOK, "hook", (void **)&h));
     if (h->state != HOOK_ACTIVE && h->state != HOOK_PENDING)
         return chook__fail(CHOOK_ENOTHOOKED, "hook %p is not installed", arg);
-    for (size_t i = 0; i < t->count; i++)
-        if (t->ops[i].kind == OP_REMOVE && t->ops[i].hook == h)
-            return chook__fail(CHOOK_ENOTHOOKED, "hook %p is removed already in this "
-                               "transaction", arg);
-    return txn_push(t, (struct op){ OP_REMOVE, h->site, h });
+    if (h->removing == t->serial)
+        return chook__fail(CHOOK_ENOTHOOKED, "hook %p is removed already in this "
+                           "transaction", arg);
+    CHOOK_CHECK(txn_push(t, (struct op){ OP_REMOVE, h->site, h }));
+    h->removing = t->serial;
+    return CHOOK_OK;
 }
 
 int chook_remove(chook_hook *hook)

@@ -15,6 +15,7 @@
  * replacement reaches its prolog and epilog from chook_current()'s result.
  */
 #include "intercept.h"
+#include "stop.h"
 
 _Static_assert(CHOOK__CLOSURE_RING == CHOOK_ARCH_CLOSURE_RING, "one ring size");
 
@@ -30,7 +31,13 @@ struct closure {
 struct typed {
     chook_typed pub;
     uintptr_t thunk;
+    struct typed *next;  /* every typed listener made (they are never freed) */
 };
+
+/* chook_typed is a public structure, so its handle is a pointer; it is checked
+ * against this list before it is dereferenced. */
+static chook__mutex typed_lock;
+static struct typed *typed_all;
 
 chook__thread_state *chook_typed_thread(void)
 {
@@ -202,6 +209,10 @@ int chook_typed_attach(void *target, void *replacement, chook_fn prolog, chook_f
         chook__free(t, sizeof *t);
         return chook__txn_fail(st);
     }
+    chook__mutex_lock(&typed_lock);
+    t->next = typed_all;
+    typed_all = t;
+    chook__mutex_unlock(&typed_lock);
     *out = &t->pub;
     return CHOOK_OK;
 }
@@ -210,5 +221,18 @@ int chook_typed_detach(chook_typed *typed)
 {
     chook__clear_error();
     if (!typed) return chook__txn_fail(chook__fail(CHOOK_EINVAL, "typed listener is NULL"));
+    int known = 0;
+    chook__mutex_lock(&typed_lock);
+    for (const struct typed *t = typed_all; t && !known; t = t->next) known = &t->pub == typed;
+    chook__mutex_unlock(&typed_lock);
+    if (!known)
+        return chook__txn_fail(chook__fail(CHOOK_EINVAL, "%p is not a typed listener made by "
+                                           "chook_typed_attach()", (void *)typed));
     return chook_remove(typed->closure.hook);
+}
+
+/* fork() must not split this lock (see chook__fork_guard). */
+__attribute__((constructor)) static void typed_fork_guard(void)
+{
+    chook__fork_guard(&typed_lock, 95);
 }
