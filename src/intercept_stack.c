@@ -59,7 +59,11 @@ uint32_t chook__icpt_window(uintptr_t entry)
     uintptr_t args = entry + 16;
     uintptr_t ra = *(const uintptr_t *)(entry + 8);
     struct find f = { ra, args, 0, 0 };
+    /* The unwinder calls libc (dl_iterate_phdr, locks, memcpy) that may itself be
+     * intercepted: those calls go straight to their originals, as from a callback. */
+    chook__tls.busy++;
     _Unwind_Backtrace(find_caller, &f);
+    chook__tls.busy--;
     uint64_t bytes;
     int cache;
     if (f.cfa) {
