@@ -53,28 +53,18 @@ done
 # Remove an entry once its fix is merged and the case passes with --waiting.
 #
 # Fixed on main and no longer listed (chook now refuses them with a status the
-# agent records): F1 memcpy/memmove (mempcpy jumps to +3: CHOOK_EBRANCHIN), F2
-# setjmp/_setjmp/__sigsetjmp/vfork/getcontext/swapcontext (CHOOK_ENOLEAVE), F3
-# _start (CHOOK_ENOLEAVE); F4 stack arguments past 64 bytes and F5 -fipa-ra
-# callers work.
+# agent records, or handles them): F1 memcpy/memmove (mempcpy jumps to +3:
+# CHOOK_EBRANCHIN), F2 setjmp/_setjmp/__sigsetjmp/vfork/getcontext/swapcontext
+# (CHOOK_ENOLEAVE), F3 _start (CHOOK_ENOLEAVE), F4 stack arguments past 64
+# bytes, F5 -fipa-ra callers, F7 the unwinder's libc calls (pthread_once,
+# _dl_find_object...) recursing into the dispatcher.
 #
 # F6: a GCC ".cold" part (foo.cold: the unlikely blocks of foo, entered by a
 #     jump from inside foo, not by a call) is reported by chook_symbol_each()
 #     as a function and chook_attach() accepts it; when an exception is thrown
 #     from it, the unwinder meets a dispatcher frame where foo's frame should
 #     be, with the stack misaligned -> SIGSEGV in libgcc_s (exe-cxx, async).
-# F7: the dispatcher measures a caller's frame with _Unwind_Backtrace on a
-#     cache miss (intercept_stack.c); the unwinder calls libc functions
-#     (_dl_find_object, pthread_once, pthread_mutex_lock/unlock, malloc,
-#     calloc, free, strlen, memset, dl_iterate_phdr) which, intercepted with
-#     an on_leave, need a window again: endless recursion, stack overflow.
-WP_LIBC_WAITING="_dl_find_object,pthread_once,pthread_mutex_lock,pthread_mutex_unlock,malloc,calloc,free,strlen,memset,dl_iterate_phdr"
 declare -A WAITING=(
-  [libc-bash-script]=$WP_LIBC_WAITING
-  [libc-tar-gzip]=$WP_LIBC_WAITING
-  [libc-sort-awk]=$WP_LIBC_WAITING
-  [libc-forkexec]=$WP_LIBC_WAITING
-  [libc-cxx]=$WP_LIBC_WAITING
   [exe-cxx]="*.cold"
 )
 
@@ -164,8 +154,9 @@ run_case() {
   # Wall-clock and CPU (user + system, children included) time of both runs:
   # on a loaded machine the CPU time is the steadier figure.
   local wall_p wall_h cpu_p cpu_h slow cpu_slow line
-  read -r wall_p cpu_p < <(awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }' "$d/time.plain")
-  read -r wall_h cpu_h < <(awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }' "$d/time.hooked")
+  # (The last line: a crash message from the shell may come before it.)
+  read -r wall_p cpu_p < <(tail -n 1 "$d/time.plain" | awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }')
+  read -r wall_h cpu_h < <(tail -n 1 "$d/time.hooked" | awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }')
   slow=$(awk -v a="$wall_h" -v b="$wall_p" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
   cpu_slow=$(awk -v a="$cpu_h" -v b="$cpu_p" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
   line=$(printf '%-18s %-14s attached %4s/%-4s wall %5d -> %6d ms x%-5s cpu %5d -> %6d ms x%-5s attach %4d ms/proc %3d procs %9d enters %9d leaves' \

@@ -11,7 +11,8 @@
  *                     ones included). Unset: the agent does nothing.
  *   CHOOK_WP_OUT      the report goes to CHOOK_WP_OUT.<pid>, one per process
  *                     that exits through exit() (forked children and exec'd
- *                     programs write their own).
+ *                     programs write their own; a forked child's counts start
+ *                     from its parent's at the fork).
  *   CHOOK_WP_EXCLUDE  comma-separated function names or fnmatch(3) patterns not
  *                     to attach (the driver's list of cases waiting for a fix);
  *                     a function is excluded when any of its names matches.
