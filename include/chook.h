@@ -68,6 +68,52 @@ extern "C" {
 #endif
 
 /* ============================================================================
+ * Version
+ * ========================================================================== */
+
+/* The version of this header. The library's major version is its ABI: its soname
+ * is libchook.so.MAJOR. Within a major version, functions, statuses, flags and
+ * fields at the end of the structures below are only ever added. */
+#define CHOOK_VERSION_MAJOR 0
+#define CHOOK_VERSION_MINOR 1
+#define CHOOK_VERSION_PATCH 0
+#define CHOOK_VERSION_STRING "0.1.0"
+/** Encodes a version as one comparable number: 1.2.3 is 1002003. */
+#define CHOOK_MAKE_VERSION(major, minor, patch) ((major) * 1000000 + (minor) * 1000 + (patch))
+/** This header's version as one number (compare with chook_version()). */
+#define CHOOK_VERSION \
+    CHOOK_MAKE_VERSION(CHOOK_VERSION_MAJOR, CHOOK_VERSION_MINOR, CHOOK_VERSION_PATCH)
+
+/**
+ * The version of the library running in the process, as CHOOK_VERSION encodes it;
+ * it may be newer than the header the caller was compiled with (same major).
+ *
+ * Thread safety: any thread, async-signal-safe.
+ */
+CHOOK_API int chook_version(void);
+
+/** The library's version as a static string, e.g. "0.1.0". Never NULL. */
+CHOOK_API const char *chook_version_string(void);
+
+/*
+ * Structures and the ABI. Fields are only ever added at the end of a structure,
+ * after a field `size` (chook_symbol: `size_of_struct`), never moved:
+ * - Structures the caller fills for chook to read (chook_config,
+ *   chook_attach_opts): set `size` to sizeof the structure, or leave it 0
+ *   (zero-initialise), which means the layout it had when `size` was added. A
+ *   newer library reads only the fields `size` covers, so a program built against
+ *   an older header keeps working.
+ * - Structures chook fills (chook_probe_info, chook_symbol, chook_point_info) or
+ *   hands out (chook_module): chook sets `size` to the bytes it filled, so a
+ *   field added later is present when its offset is below `size`. When the
+ *   caller allocates one (chook_probe(), chook_symbol_lookup(),
+ *   chook_point_get_info()), it sets `size` to sizeof before the call or
+ *   zero-initialises it; a newer library writes the original layout plus only
+ *   the added fields that `size` covers. Never allocate the structures chook
+ *   hands out, nor copy them by value.
+ */
+
+/* ============================================================================
  * Status codes
  * ========================================================================== */
 
@@ -83,7 +129,7 @@ enum chook_status {
     CHOOK_ETOOSHORT   =  -5, /**< The function is shorter than the jump and has no usable padding. */
     CHOOK_EBRANCHIN   =  -6, /**< Some code branches into the bytes the patch would overwrite. */
     CHOOK_EUNRELOC    =  -7, /**< An instruction in the patched bytes cannot be relocated. */
-    CHOOK_EDECODE     =  -8, /**< The bytes at the target do not decode as instructions. */
+    CHOOK_EDECODE     =  -8, /**< The bytes at the target do not decode as instructions, or the target is inside an instruction. */
     CHOOK_ENOTHOOKED  =  -9, /**< Nothing of that kind is installed there. */
     CHOOK_EEXIST      = -10, /**< That replacement/listener is already installed there. */
     CHOOK_ESELF       = -11, /**< The replacement is the target itself. */
@@ -97,6 +143,9 @@ enum chook_status {
     CHOOK_EBUSY       = -19, /**< The operation cannot be done from here now (e.g. wait from inside a callback). */
     CHOOK_ENOTSUP     = -20, /**< Not supported (signature, format, ...). */
     CHOOK_EINTERNAL   = -21, /**< An internal error: please report it with chook_last_error(). */
+    CHOOK_ENOLEAVE    = -22, /**< The function returns twice or reads its own return address
+                                  (setjmp, vfork, getcontext, dlsym, ...): it cannot be called
+                                  from chook's frame (no on_leave, no CHOOK_KEEP_REGS). */
 };
 
 /**
@@ -250,7 +299,17 @@ typedef struct chook_probe_info {
     size_t trampoline_size;  /**< Bytes of relocated code plus the jump back. */
     enum chook_jump_kind jump; /**< Jump that would be written. */
     int hooked;              /**< 1 when chook already hooks this target. */
-    char reason[192];        /**< Why not, when status != CHOOK_OK; "" otherwise. */
+    char reason[192];        /**< Why not, when status != CHOOK_OK. When hookable: "" at a
+                                  function's entry, a note for a point inside a function
+                                  (see function_offset). */
+    size_t function_offset;  /**< Bytes from the start of the function symbol that holds
+                                  the target: 0 at its entry (or when no symbol is known).
+                                  Otherwise the target is inside a function: only at an
+                                  instruction boundary, only for chook_install() (listeners
+                                  are refused), and the replacement runs with the
+                                  registers and stack of that point, not a call's. */
+    size_t size;             /**< In: sizeof(chook_probe_info), or 0 (see "Structures and
+                                  the ABI"). Out: the bytes chook filled. */
 } chook_probe_info;
 
 /**
@@ -280,12 +339,15 @@ typedef struct chook_config {
      *  1000). A thread that has not parked by then (it blocks the signal, or is
      *  stuck in the kernel) makes the commit fail with CHOOK_ETHREADS. */
     unsigned stop_timeout_ms;
+    /** sizeof(chook_config), or 0 (see "Structures and the ABI"). */
+    size_t size;
 } chook_config;
 
 /**
  * Changes process-wide settings. Fields left 0 keep their current value.
  *
- * @return CHOOK_OK; CHOOK_EINVAL (NULL, or a signal that is not a real-time signal).
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, a signal that is not a real-time signal, or a
+ *         size that is neither 0 nor at least that of the original layout).
  */
 CHOOK_API int chook_configure(const chook_config *config);
 
@@ -403,6 +465,8 @@ typedef struct chook_attach_opts {
      *  listener has an on_leave; 0 means: from the signature (plus 64 for "..."),
      *  else 64. Rounded up to 16, at most 4096. */
     size_t stack_bytes;
+    /** sizeof(chook_attach_opts), or 0 (see "Structures and the ABI"). */
+    size_t size;
 } chook_attach_opts;
 
 /**
@@ -445,7 +509,8 @@ CHOOK_API int chook_attach(void *target, chook_enter_fn on_enter, chook_leave_fn
  *
  * @param opts  May be NULL (same as chook_attach()).
  * @return As chook_attach(); CHOOK_EINVAL or CHOOK_ENOTSUP for a bad signature
- *         (the message names the position) or stack_bytes over 4096.
+ *         (the message names the position) or stack_bytes over 4096; CHOOK_EINVAL
+ *         for a size that is neither 0 nor at least that of the original layout.
  */
 CHOOK_API int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_leave,
                               void *data, const chook_attach_opts *opts,
@@ -627,9 +692,10 @@ typedef struct chook_typed {
     chook_fn epilog;        /**< Cast to the generated epilog type, or NULL. */
 } chook_typed;
 
-/* Per-thread state read inline by the CHOOK_TYPED replacements (internal: use
- * the functions above). ring holds the closures entered but not yet asked for
- * (see chook_current()); busy counts callbacks running on the thread. */
+/* Per-thread state read inline by the CHOOK_TYPED replacements, which reach it
+ * through chook_typed_thread() (for the macros only: use the functions above).
+ * ring holds the closures entered but not yet asked for (see chook_current());
+ * busy counts callbacks running on the thread. Its layout is part of the ABI. */
 #define CHOOK__CLOSURE_RING 16
 typedef struct chook__thread_state {
     uint64_t ring_pos;   /* bytes pushed on ring */
@@ -637,7 +703,15 @@ typedef struct chook__thread_state {
     uint32_t ignore;     /* chook_ignore_thread() */
     const chook_closure *ring[CHOOK__CLOSURE_RING];
 } chook__thread_state;
-CHOOK_API extern __thread chook__thread_state chook__tls __attribute__((tls_model("initial-exec")));
+
+/**
+ * The calling thread's state, for the code CHOOK_TYPED generates (not for direct
+ * use). Never NULL; the same pointer for the life of the thread.
+ *
+ * Thread safety: calling thread; async-signal-safe once the thread has made one
+ * intercepted call.
+ */
+CHOOK_API chook__thread_state *chook_typed_thread(void) __attribute__((const));
 
 /* chook_current(), inline. */
 static inline const chook_closure *chook__closure_pop(chook__thread_state *t)
@@ -723,7 +797,7 @@ CHOOK_API int chook_typed_detach(chook_typed *typed);
 #define CHOOK__TYPED_REPLACEMENT(NAME, PRO, EPI, R, ...)                                 \
     static R NAME##_replacement(CHOOK__EACH(CHOOK__PARAM, __VA_ARGS__))                   \
     {                                                                                     \
-        chook__thread_state *ts_ = &chook__tls;                                           \
+        chook__thread_state *ts_ = chook_typed_thread();                                  \
         const chook_closure *c_ = chook__closure_pop(ts_);                                \
         R (*orig_)(__VA_ARGS__) = (R (*)(__VA_ARGS__))c_->original;                       \
         if (ts_->busy | ts_->ignore) return orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__)); \
@@ -751,7 +825,7 @@ CHOOK_API int chook_typed_detach(chook_typed *typed);
 #define CHOOK__TYPED_REPLACEMENT_VOID(NAME, PRO, EPI, ...)                               \
     static void NAME##_replacement(CHOOK__EACH(CHOOK__PARAM, __VA_ARGS__))                \
     {                                                                                     \
-        chook__thread_state *ts_ = &chook__tls;                                           \
+        chook__thread_state *ts_ = chook_typed_thread();                                  \
         const chook_closure *c_ = chook__closure_pop(ts_);                                \
         void (*orig_)(__VA_ARGS__) = (void (*)(__VA_ARGS__))c_->original;                 \
         if (ts_->busy | ts_->ignore) {                                                    \
@@ -822,6 +896,8 @@ typedef struct chook_module {
     void *start;        /**< Lowest address of its loaded segments. */
     void *end;          /**< End of its highest loaded segment. */
     int is_main;        /**< 1 for the main program, 0 otherwise. */
+    size_t size;        /**< Bytes of this structure chook filled (see "Structures
+                             and the ABI"). */
 } chook_module;
 
 /** Called for each module by chook_module_each(); return non-zero to stop. */
@@ -884,6 +960,9 @@ typedef struct chook_symbol {
     unsigned flags;              /**< CHOOK_SYMBOL_* bits. */
     void *resolver;              /**< For an IFUNC, its resolver; NULL otherwise. */
     const chook_module *module;  /**< The module that defines it. */
+    size_t size_of_struct;       /**< Bytes of this structure chook filled (see
+                                      "Structures and the ABI"); `size` is the
+                                      symbol's. */
 } chook_symbol;
 
 /**
@@ -1200,7 +1279,8 @@ CHOOK_API int chook_slot_install(void **slot, void *replacement, void **original
  *         hold code; CHOOK_EUNMAPPED when the object is not readable.
  *
  * An object hooked with chook_object_install() before keeps its private vtable
- * and does not see this hook.
+ * and does not see this hook, except on the slots its copy follows (see
+ * chook_object_install()).
  */
 CHOOK_API int chook_vtable_install(void *object, size_t index, void *replacement,
                                    void **original, chook_slot_hook **handle);
@@ -1215,6 +1295,15 @@ CHOOK_API int chook_vtable_install(void *object, size_t index, void *replacement
  *
  * @param object, index, replacement, original, handle  As chook_vtable_install().
  * @return As chook_vtable_install().
+ *
+ * A slot that a class-wide hook (chook_vtable_install() or chook_slot_install()
+ * on the class's vtable) replaces when the copy is made is not copied as that
+ * replacement: the copy gets a 6-byte stub that jumps through the class's slot,
+ * so the object keeps following it. Removing the class-wide hook therefore
+ * reaches the object too, hooking that slot of the class again does as well,
+ * and a hook of the object on such a slot has as its original whatever the
+ * class's slot holds at the time of the call. (The stub needs code memory
+ * within 2 GiB of the class's vtable: CHOOK_ENOMEM otherwise.)
  *
  * When the object's last hook is removed its vptr is switched back. Remove the
  * hooks before the object is destroyed (its destructor rewrites the vptr; removal

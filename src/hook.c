@@ -437,6 +437,12 @@ static int queue_install(struct txn *t, void *arg)
     struct install_args *a = arg;
     struct site *s = NULL;
     CHOOK_CHECK(chook__site_prepare(a->target, &s));
+    /* Listeners read a call's arguments and return address: a point inside a
+     * function has neither. */
+    if (a->internal && s->func_offset)
+        return chook__fail(CHOOK_EINVAL, "target 0x%lx is %zu bytes inside a function, not "
+                           "at its entry: listeners need a function's entry",
+                           (unsigned long)a->target, s->func_offset);
     struct chook_hook *h = chook__hook_new(s);
     if (!h) return chook__fail(CHOOK_ENOMEM, "out of memory");
     h->replacement = (void *)a->replacement;
@@ -556,6 +562,7 @@ int chook_probe(const void *target, chook_probe_info *info)
 {
     if (!info) return chook__fail(CHOOK_EINVAL, "info is NULL");
     chook__memset(info, 0, sizeof *info);
+    info->size = sizeof *info;
     if (!target) {
         info->status = chook__fail(CHOOK_EINVAL, "target is NULL");
     } else {

@@ -168,7 +168,15 @@ uint64_t chook__icpt_enter(struct chook__iframe *f)
     f->n = i;
     window_close(t);
     if (skipped) return CHOOK__ICPT_SKIP;
-    return (uint64_t)c->stack_bytes | CHOOK__ICPT_CALL;
+    uint32_t bytes = c->stack_bytes;
+    if (bytes == CHOOK__ICPT_STACK_CALLER) {
+        uintptr_t ra = chook__iframe_stack(f)[-1];
+        uint64_t e = __atomic_load_n(&chook__icpt_windows[(ra ^ (ra >> 12)) &
+                                                          (CHOOK__ICPT_WINDOWS - 1)],
+                                     __ATOMIC_RELAXED);
+        bytes = (e >> 16) == ra ? (uint32_t)(e & 0xffff) << 4 : chook__icpt_window(f->entry);
+    }
+    return (uint64_t)bytes | CHOOK__ICPT_CALL;
 }
 
 void chook__icpt_leave(struct chook__iframe *f)
@@ -219,6 +227,7 @@ static void chain_seal(struct chook__ichain *c)
     c->stack_bytes = 0;
     for (uint32_t i = 0; i < c->n; i++) {
         c->l[i]->chains++;
+        /* CHOOK__ICPT_STACK_CALLER (the whole caller frame) covers any size. */
         if (c->l[i]->on_leave && c->l[i]->stack_bytes > c->stack_bytes)
             c->stack_bytes = c->l[i]->stack_bytes;
     }
@@ -716,6 +725,9 @@ int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_lea
     if (!listener) return chook__fail(CHOOK_EINVAL, "listener (the handle's address) is NULL");
     if (!on_enter && !on_leave)
         return chook__fail(CHOOK_EINVAL, "a listener needs on_enter or on_leave");
+    if (opts) CHOOK_CHECK(CHOOK__CHECK_SIZE(opts, chook_attach_opts));
+    if (on_leave) CHOOK_CHECK(chook__icpt_check_leave(target, "an on_leave listener (attach one "
+                                                            "without on_leave)"));
     if (opts && opts->stack_bytes > CHOOK__ICPT_MAX_STACK)
         return chook__fail(CHOOK_EINVAL, "stack_bytes %zu is over the limit of %u",
                            opts->stack_bytes, CHOOK__ICPT_MAX_STACK);
@@ -726,7 +738,7 @@ int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_lea
     l->on_leave = on_leave;
     l->data = data;
     l->magic = CHOOK__LISTENER_MAGIC;
-    l->stack_bytes = CHOOK__ICPT_DEFAULT_STACK;
+    l->stack_bytes = CHOOK__ICPT_STACK_CALLER;
     if (opts && opts->signature) {
         l->sig = chook__alloc(sizeof *l->sig);
         int st = l->sig ? chook__sig_parse(opts->signature, l->sig)
@@ -735,7 +747,8 @@ int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_lea
             listener_free(l);
             return st;
         }
-        l->stack_bytes = l->sig->stack_bytes + (l->sig->variadic ? CHOOK__ICPT_DEFAULT_STACK : 0);
+        /* After a "...", as many as the caller passed: its whole frame. */
+        l->stack_bytes = l->sig->variadic ? CHOOK__ICPT_STACK_CALLER : l->sig->stack_bytes;
     }
     if (opts && opts->stack_bytes) l->stack_bytes = (uint32_t)CHOOK_ALIGN_UP(opts->stack_bytes, 16);
 

@@ -32,6 +32,11 @@ struct typed {
     uintptr_t thunk;
 };
 
+chook__thread_state *chook_typed_thread(void)
+{
+    return &chook__tls;
+}
+
 const chook_closure *chook_current(void)
 {
     return chook__tls.ring_pos ? chook__closure_pop(&chook__tls) : NULL;

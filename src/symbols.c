@@ -117,6 +117,7 @@ void chook__symbol_fill(chook__module *m, size_t i, chook_symbol *out)
     if (s->flags & CHOOK__SYM_LOCAL) out->flags |= CHOOK_SYMBOL_LOCAL;
     if (s->flags & CHOOK__SYM_DEBUG) out->flags |= CHOOK_SYMBOL_DEBUG;
     out->resolver = NULL;
+    out->size_of_struct = sizeof *out;
     out->address = (void *)addr;
     out->size = s->size;
     if (s->type == STT_GNU_IFUNC) {
@@ -270,6 +271,7 @@ static int lookup_in(const char *module, const char *name, chook__module **list,
 int chook_symbol_lookup(const char *module, const char *name, chook_symbol *symbol,
                         void **address)
 {
+    chook__clear_error();
     if (!name) return chook__fail(CHOOK_EINVAL, "chook_symbol_lookup: name is NULL");
     if (!name[0]) return chook__fail(CHOOK_EINVAL, "chook_symbol_lookup: name is empty");
     chook__module **list;
@@ -345,6 +347,7 @@ static int name_matches(const char *sympat, const char *name, unsigned flags)
 
 int chook_symbol_each_ex(const char *pattern, unsigned flags, chook_symbol_fn fn, void *data)
 {
+    chook__clear_error();
     if (!pattern || !fn)
         return chook__fail(CHOOK_EINVAL, "chook_symbol_each: %s is NULL", !pattern ? "pattern" : "fn");
     if (flags & ~(unsigned)(CHOOK_EACH_EXPORTED | CHOOK_EACH_CLONES))
@@ -394,5 +397,6 @@ int chook_symbol_each_ex(const char *pattern, unsigned flags, chook_symbol_fn fn
         return chook__fail(CHOOK_ENOMODULE, "no loaded module matches '%s'", modpat);
     if (calls == 0)
         return chook__fail(CHOOK_ENOSYM, "no function matches '%s'", pattern);
+    chook__clear_error(); /* what fn's own calls left is not this call's */
     return CHOOK_OK;
 }

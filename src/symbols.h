@@ -65,6 +65,8 @@ typedef struct chook__module {
     int settled;              /* known relocated (pending.c): its IFUNC resolvers
                                  may run */
     chook__symtab tab;
+    struct chook__branch_index *branches; /* branchindex.c: built on first use,
+                                             freed with the record */
     struct chook__module *next;
 } chook__module;
 
@@ -111,6 +113,11 @@ int chook__module_matches(const chook__module *m, const char *name, int glob);
 /* Parses m's symbols on first use (thread-safe). Returns CHOOK_OK or a status
  * with a message. */
 int chook__module_parse(chook__module *m);
+
+/* ---- branchindex.c ------------------------------------------------------------ */
+
+struct chook__branch_index;
+void chook__branch_index_free(struct chook__branch_index *ix);
 
 /* ---- symtab.c ----------------------------------------------------------------- */
 
