@@ -855,7 +855,7 @@ static const char *unsafe_reason(const chook_symbol *s)
 static int select_fn(chook_pattern_match *m, void *arg)
 {
     struct pat_ctx *c = arg;
-    const chook_symbol *s = &m->symbol;
+    const chook_symbol *s = m->symbol;
     const char *unsafe = unsafe_reason(s);
     if (unsafe) {
         if (!c->glob || !opt.quiet)
@@ -886,18 +886,18 @@ static int report_fn(chook_pattern_match *m, void *arg)
 {
     struct pat_ctx *c = arg;
     size_t idx = (size_t)(uintptr_t)m->data;
-    int clone = m->base_len != strlen(m->symbol.name);
+    int clone = m->base_len != strlen(m->symbol->name);
     if (m->status == CHOOK_OK) {
         fns[idx].listener = m->listener;
         c->attached++;
-        if (m->symbol.module->is_main || !(m->symbol.flags & CHOOK_SYMBOL_EXPORTED))
+        if (m->symbol->module->is_main || !(m->symbol->flags & CHOOK_SYMBOL_EXPORTED))
             c->ipa_ra = 1;
         if (clone) {
             c->clones++;
             if (!opt.quiet)
                 say("chook-trace: %s: tracing compiler clone %s of %.*s%s", c->pattern,
-                    m->symbol.name, (int)m->base_len, m->symbol.name,
-                    strstr(m->symbol.name, ".part.")
+                    m->symbol->name, (int)m->base_len, m->symbol->name,
+                    strstr(m->symbol->name, ".part.")
                         ? " (only part of the function: callers reach the rest unobserved)"
                         : " (it may take other parameters; callers of an inlined copy are not seen)");
         }
@@ -906,10 +906,10 @@ static int report_fn(chook_pattern_match *m, void *arg)
     if (m->status == CHOOK_EEXIST) return 0; /* an alias: traced under its first name */
     c->failed++;
     if (!c->first_failure[0])
-        snprintf(c->first_failure, sizeof c->first_failure, "%s: %s", m->symbol.name, m->reason);
+        snprintf(c->first_failure, sizeof c->first_failure, "%s: %s", m->symbol->name, m->reason);
     if (!opt.quiet || !c->glob)
-        say("chook-trace: %s: cannot trace %s [%s]: %s", c->pattern, m->symbol.name,
-            m->symbol.module->name, m->reason);
+        say("chook-trace: %s: cannot trace %s [%s]: %s", c->pattern, m->symbol->name,
+            m->symbol->module->name, m->reason);
     return 0;
 }
 
@@ -980,8 +980,9 @@ static void attach_point(const char *name)
     chook_point *p;
     int st = chook_point_find(name, &p);
     if (st != CHOOK_OK) fatal(TRACE_ST_NOMATCH, "hook point %s: %s", name, chook_last_error());
-    chook_point_info info;
-    chook_point_get_info(p, &info);
+    chook_point_info info = { .size = sizeof info };
+    if (chook_point_get_info(p, &info) != CHOOK_OK) fatal(TRACE_ST_HOOK, "hook point %s: %s", name,
+                                                           chook_last_error());
     const char *mod = strrchr(info.module, '/');
     size_t idx;
     if (add_fn(name, mod ? mod + 1 : info.module, &idx) != 0) fatal(TRACE_ST_HOOK, "out of memory");
