@@ -76,6 +76,15 @@ int main(void)
     FIELD(chook_symbol, module);
     FIELD(chook_symbol, size_of_struct);
 
+    STRUCT(chook_pattern_match);
+    FIELD(chook_pattern_match, symbol);
+    FIELD(chook_pattern_match, base_len);
+    FIELD(chook_pattern_match, data);
+    FIELD(chook_pattern_match, listener);
+    FIELD(chook_pattern_match, status);
+    FIELD(chook_pattern_match, reason);
+    FIELD(chook_pattern_match, size);
+
     STRUCT(chook_point_info);
     FIELD(chook_point_info, point);
     FIELD(chook_point_info, name);

@@ -1229,8 +1229,10 @@ CHOOK_API int chook_attach_name(const char *module, const char *symbol, chook_en
 
 /** One function matched by chook_attach_pattern(). */
 typedef struct chook_pattern_match {
-    chook_symbol symbol;       /**< The function (valid while its module is loaded). */
-    size_t base_len;           /**< Length of symbol.name without a compiler clone
+    const chook_symbol *symbol; /**< The function; valid during the callback only
+                                    (its strings and module: while the module is
+                                    loaded). */
+    size_t base_len;           /**< Length of symbol->name without a compiler clone
                                     suffix (".constprop.0", ".isra.0", ".part.0",
                                     ".cold"...); strlen(symbol.name) when none. */
     void *data;                /**< Given to the listener's callbacks: the `data` of
@@ -1243,6 +1245,9 @@ typedef struct chook_pattern_match {
                                     cold part: entered by a jump, not a call), or
                                     what chook_attach_ex() / the commit answered. */
     char reason[192];          /**< The failure's message; "" when attached. */
+    size_t size;               /**< Bytes of this structure chook filled (see
+                                    "Structures and the ABI"). Handed out by chook:
+                                    never allocate or copy one. */
 } chook_pattern_match;
 
 /** Called by chook_attach_pattern() for each match; see there. */
