@@ -37,3 +37,11 @@ if(GTest_FOUND)
 else()
   message(STATUS "GoogleTest not found: mock_gtest is not built (scripts/deps.sh test installs it)")
 endif()
+
+# CHOOK_MOCK refuses, at compile time, a replacement of another type.
+add_test(NAME mock_rule_replacement_of_another_type
+  COMMAND ${CMAKE_C_COMPILER} -std=gnu11 -Wall -Wextra -Werror -fsyntax-only
+    -I${CMAKE_SOURCE_DIR}/include
+    ${CMAKE_CURRENT_SOURCE_DIR}/mock/compile/replacement_of_another_type.c)
+set_tests_properties(mock_rule_replacement_of_another_type PROPERTIES
+  PASS_REGULAR_EXPRESSION "the replacement.s type differs from the mocked function.s")
