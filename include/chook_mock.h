@@ -331,7 +331,7 @@ static inline chook_mock *chook__mock_scope_returns(void *target, const chook_mo
     chook_mock *name __attribute__((cleanup(chook__mock_scope_end), unused)) = ({           \
         _Static_assert(__builtin_types_compatible_p(__typeof__(&(function)),                 \
                                                     __typeof__(&(replacement))),             \
-                       "the replacement's type differs from the mocked function's");        \
+                       "CHOOK_MOCK: the replacement and the mocked function differ in type");        \
         chook__mock_scope_begin((void *)(function), (void *)(replacement), (flags));         \
     })
 

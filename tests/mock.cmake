@@ -44,4 +44,4 @@ add_test(NAME mock_rule_replacement_of_another_type
     -I${CMAKE_SOURCE_DIR}/include
     ${CMAKE_CURRENT_SOURCE_DIR}/mock/compile/replacement_of_another_type.c)
 set_tests_properties(mock_rule_replacement_of_another_type PROPERTIES
-  PASS_REGULAR_EXPRESSION "the replacement.s type differs from the mocked function.s")
+  PASS_REGULAR_EXPRESSION "the replacement and the mocked function differ in type")
