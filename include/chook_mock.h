@@ -80,6 +80,12 @@ enum chook_mock_flags {
     /** Only calls made on the thread that creates the mock reach it; calls on
      *  other threads run the function as before. Default: every thread. */
     CHOOK_MOCK_THIS_THREAD = 1 << 0,
+    /** Replacement mocks: the replacement is a closure replacement. It calls
+     *  chook_current() first thing, and finds its mock at chook_current()->data
+     *  (a chook_mock *). Unlike chook_mock_current(), this stays right when a
+     *  signal handler calls another mocked function before the replacement
+     *  asks. Ignored by sequence mocks. */
+    CHOOK_MOCK_CLOSURE = 1 << 1,
 };
 
 /** Options of a mock; zero-initialise, then set what you need. */
@@ -262,7 +268,10 @@ CHOOK_API void *chook_mock_real(const void *target);
 
 /**
  * The mock whose replacement is running: call it first thing in the
- * replacement, before the replacement calls any other mocked function.
+ * replacement, before the replacement calls any other mocked function. A
+ * signal handler that calls a mocked function between the mock's entry and
+ * this call changes the answer: a replacement that must be exact then uses
+ * CHOOK_MOCK_CLOSURE.
  *
  * @return The handle; NULL when no replacement mock was entered on this thread.
  *
@@ -331,7 +340,7 @@ static inline chook_mock *chook__mock_scope_returns(void *target, const chook_mo
     chook_mock *name __attribute__((cleanup(chook__mock_scope_end), unused)) = ({           \
         _Static_assert(__builtin_types_compatible_p(__typeof__(&(function)),                 \
                                                     __typeof__(&(replacement))),             \
-                       "CHOOK_MOCK: the replacement and the mocked function differ in type");        \
+                       "CHOOK_MOCK: the replacement and the mocked function differ in type"); \
         chook__mock_scope_begin((void *)(function), (void *)(replacement), (flags));         \
     })
 

@@ -160,7 +160,7 @@ public:
     mock_impl(function_type *target, Fn fn, scope where = all_threads) : fn_(std::move(fn))
     {
         chook_mock_opts opts{};
-        opts.flags = where;
+        opts.flags = static_cast<unsigned>(where) | static_cast<unsigned>(CHOOK_MOCK_CLOSURE);
         opts.data = this;
         int st = chook_mock_begin(reinterpret_cast<void *>(target),
                                   reinterpret_cast<void *>(&mock_impl::entry), &opts,
@@ -224,7 +224,9 @@ private:
 
     static R entry(Args... a)
     {
-        chook_mock *h = chook_mock_current();  /* first thing: see chook_mock.h */
+        /* First thing (CHOOK_MOCK_CLOSURE): exact even if a signal handler calls
+         * another mocked function before this point. */
+        chook_mock *h = static_cast<chook_mock *>(chook_current()->data);
         mock_impl *self = static_cast<mock_impl *>(chook_mock_data(h));
         if (detail::in_bookkeeping())
             return reinterpret_cast<function_type *>(chook_mock_original(h))(

@@ -50,6 +50,7 @@ struct chook_mock {
     uint64_t answered;          /* sequence: calls its steps answer */
     struct mock_capture *capture;  /* sequence: the ring */
     uint64_t capture_mask;      /* sequence: entries - 1 */
+    uint32_t flags;             /* chook_mock_opts.flags */
     /* The rest. */
     const chook_closure *closure;
     void *target;
@@ -68,6 +69,8 @@ _Static_assert(offsetof(struct chook_mock, calls) == MOCK_OFF_CALLS, "layout");
 _Static_assert(offsetof(struct chook_mock, answered) == MOCK_OFF_ANSWERED, "layout");
 _Static_assert(offsetof(struct chook_mock, capture) == MOCK_OFF_CAPTURE, "layout");
 _Static_assert(offsetof(struct chook_mock, capture_mask) == MOCK_OFF_CAPTURE_MASK, "layout");
+_Static_assert(offsetof(struct chook_mock, flags) == MOCK_OFF_FLAGS, "layout");
+_Static_assert(MOCK_FLAG_CLOSURE == CHOOK_MOCK_CLOSURE, "layout");
 _Static_assert(sizeof(struct mock_capture) == 1u << MOCK_CAPTURE_SHIFT, "layout");
 _Static_assert(offsetof(struct mock_capture, args) == MOCK_CAPTURE_OFF_ARGS, "layout");
 _Static_assert(offsetof(chook_closure, original) == CLOSURE_OFF_ORIGINAL, "layout");
@@ -150,7 +153,7 @@ void *chook_mock_real(const void *target)
 
 static int check_opts(const chook_mock_opts *opts)
 {
-    if (opts && (opts->flags & ~(unsigned)CHOOK_MOCK_THIS_THREAD))
+    if (opts && (opts->flags & ~(unsigned)(CHOOK_MOCK_THIS_THREAD | CHOOK_MOCK_CLOSURE)))
         return chook__fail(CHOOK_EINVAL, "unknown mock flags 0x%x", opts->flags);
     if (opts && opts->capture > MOCK_MAX_CAPTURE)
         return chook__fail(CHOOK_EINVAL, "capture of %u calls is over %u", opts->capture,
@@ -172,6 +175,7 @@ static struct chook_mock *record_new(void *target, const chook_mock_opts *opts,
     m->slot = -1;
     if (opts) {
         m->data = opts->data;
+        m->flags = opts->flags;
         if (opts->flags & CHOOK_MOCK_THIS_THREAD) m->thread = chook__mock_thread_self();
     }
     return m;

@@ -54,6 +54,17 @@ NOIPA long vsum(int n, ...)
     return s;
 }
 
+struct caller { long result; long n; };
+
+static void *call_price(void *arg)
+{
+    struct caller *c = arg;
+    long sum = 0;
+    for (long i = 0; i < c->n; i++) sum += price(1);
+    c->result = sum;
+    return NULL;
+}
+
 /* ---- replacements ------------------------------------------------------------- */
 
 static long price_free(long qty) { (void)qty; return 0; }
@@ -124,6 +135,36 @@ Test(mock, explicit_begin_end_for_frameworks_without_scopes)
     cr_assert_eq(chook_mock_calls(m), 0);
     cr_assert_eq(chook_mock_end(m), CHOOK_OK, "%s", chook_last_error());
     cr_assert_eq(price(5), 50);
+}
+
+/* A closure replacement: finds its mock through chook_current(). */
+static long price_from_closure(long qty)
+{
+    const chook_closure *c = chook_current();
+    chook_mock *m = c->data;
+    long per_unit = *(long *)chook_mock_data(m);
+    return qty * per_unit + (long)chook_mock_calls(m) * 1000;
+}
+
+Test(mock, closure_replacement_finds_its_mock)
+{
+    long per_unit = 3;
+    chook_mock_opts opts = { .flags = CHOOK_MOCK_CLOSURE, .data = &per_unit };
+    chook_mock *m;
+    cr_assert_eq(chook_mock_begin((void *)price, (void *)price_from_closure, &opts, &m), CHOOK_OK);
+    cr_assert_eq(price(2), 6 + 1000);
+    cr_assert_eq(price(2), 6 + 2000);
+    cr_assert_null(chook_current(), "the replacement took its closure: none is left");
+    cr_assert_eq(chook_mock_end(m), CHOOK_OK);
+    opts.flags = CHOOK_MOCK_CLOSURE | CHOOK_MOCK_THIS_THREAD;
+    cr_assert_eq(chook_mock_begin((void *)price, (void *)price_from_closure, &opts, &m), CHOOK_OK);
+    struct caller c = { 0, 10 };
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, call_price, &c), 0);
+    pthread_join(t, NULL);
+    cr_assert_eq(c.result, 100, "other threads: the original, and the ring is left balanced");
+    cr_assert_eq(price(1), 3 + 1000);
+    cr_assert_eq(chook_mock_end(m), CHOOK_OK);
 }
 
 Test(mock, static_function_by_address)
@@ -272,17 +313,6 @@ Test(mock, capture_keeps_the_latest_calls)
 }
 
 /* ---- threads ------------------------------------------------------------------ */
-
-struct caller { long result; long n; };
-
-static void *call_price(void *arg)
-{
-    struct caller *c = arg;
-    long sum = 0;
-    for (long i = 0; i < c->n; i++) sum += price(1);
-    c->result = sum;
-    return NULL;
-}
 
 Test(mock, one_thread_mock_leaves_other_threads_alone)
 {
