@@ -53,8 +53,8 @@
  * _FORTIFY_SOURCE printf(...) becomes __printf_chk(flag, ...): mock each form
  * the code under test is compiled to (README.md, "Mocking in tests").
  *
- * Limits: a mock is not part of transactions (do not begin one while the
- * calling thread has a chook transaction open). A sequence mock answers
+ * Limits: a mock is not part of transactions (begin and end refuse with
+ * CHOOK_ETXN while the calling thread has a chook transaction open). A sequence mock answers
  * integer and pointer results only (rax). The replacement of a mock that has
  * ended may still be running on other threads for a moment, as with any
  * removed hook. Each mock keeps its record for the life of the process (see
@@ -111,7 +111,8 @@ typedef struct chook_mock_opts {
  * @param mock         Receives the handle (must not be NULL). Owned by chook,
  *                     valid until chook_mock_end() returns CHOOK_OK.
  * @return CHOOK_OK; CHOOK_EINVAL (NULL target, replacement or mock, unknown
- *         flags); CHOOK_ENOTSUP (1024 mocks are active already); CHOOK_ENOMEM;
+ *         flags); CHOOK_ETXN (the calling thread has a chook transaction open);
+ *         CHOOK_ENOTSUP (1024 mocks are active already); CHOOK_ENOMEM;
  *         any status of chook_replace() (the target cannot be hooked: the
  *         message says why). On failure nothing is mocked.
  *
@@ -171,8 +172,9 @@ typedef struct chook_mock_step {
  * @param opts    May be NULL. opts->capture sets how many calls are recorded.
  * @param mock    Receives the handle (must not be NULL); as chook_mock_begin().
  * @return CHOOK_OK; CHOOK_EINVAL (NULL argument, n out of range, unknown
- *         flags, capture over 65536); CHOOK_ENOTSUP (1024 active mocks);
- *         CHOOK_ENOMEM; any status of chook_replace().
+ *         flags, capture over 65536); CHOOK_ETXN (a transaction is open);
+ *         CHOOK_ENOTSUP (1024 active mocks); CHOOK_ENOMEM; any status of
+ *         chook_replace().
  *
  * Calls answered and calls passed to the function are both counted by
  * chook_mock_calls() and recorded for chook_mock_arg() (calls of other threads
@@ -192,8 +194,9 @@ CHOOK_API int chook_mock_returns(void *target, const chook_mock_step *steps, siz
  * @param mock  From chook_mock_begin*() or chook_mock_returns(). After CHOOK_OK
  *              it cannot be ended again, but stays readable: chook_mock_calls(),
  *              chook_mock_arg(), chook_mock_original(), chook_mock_data().
- * @return CHOOK_OK; CHOOK_EINVAL (NULL, or already ended); any status of
- *         chook_remove() (the mock stays active then).
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, or already ended); CHOOK_ETXN (the
+ *         calling thread has a transaction open); any status of chook_remove()
+ *         (the mock stays active then).
  *
  * Nothing waits: a thread may still be inside the replacement for a moment
  * after this returns (as after chook_remove()). Ownership: the mock's record

@@ -181,10 +181,23 @@ static struct chook_mock *record_new(void *target, const chook_mock_opts *opts,
     return m;
 }
 
+/* A mock inside a transaction would take effect at its commit, after
+ * chook_mock_begin() has returned (and published a NULL original): refuse. The
+ * public API has no "is a transaction open?", so open one and give it back. */
+static int check_no_transaction(void)
+{
+    if (chook_transaction_begin() == CHOOK_ETXN)
+        return chook__fail(CHOOK_ETXN, "mocks are not part of transactions: this thread has "
+                                       "one open (commit or abort it first)");
+    chook_transaction_abort();
+    return CHOOK_OK;
+}
+
 /* Installs the mock's stub as a closure replacement on its target and, for a
  * replacement mock, publishes its original for chook_mock_real(). */
 static int mock_install(struct chook_mock *m, void *stub)
 {
+    CHOOK_CHECK(check_no_transaction());
     if (m->kind == MOCK_REPLACEMENT) CHOOK_CHECK(slot_take(m->target, &m->slot));
     int st = chook_replace(m->target, stub, m, &m->closure);
     if (m->slot >= 0) {
@@ -292,6 +305,7 @@ int chook_mock_end(chook_mock *mock)
     if (!__atomic_load_n(&mock->active, __ATOMIC_ACQUIRE))
         return chook__fail(CHOOK_EINVAL, "the mock of 0x%lx has ended already",
                            (unsigned long)(uintptr_t)mock->target);
+    CHOOK_CHECK(check_no_transaction());
     CHOOK_CHECK(chook_remove(mock->closure->hook));
     if (mock->slot >= 0) slot_give(mock->slot);
     __atomic_store_n(&mock->active, 0, __ATOMIC_RELEASE);

@@ -505,6 +505,24 @@ Test(mock, bad_arguments_leave_nothing_mocked)
     cr_assert_eq(price(1), 10);
 }
 
+Test(mock, not_inside_a_transaction)
+{
+    chook_mock *m;
+    chook_mock_step s = CHOOK_RETURN(1);
+    cr_assert_eq(chook_transaction_begin(), CHOOK_OK);
+    cr_assert_eq(chook_mock_begin((void *)price, (void *)price_free, NULL, &m), CHOOK_ETXN);
+    cr_assert_eq(chook_mock_returns((void *)price, &s, 1, NULL, &m), CHOOK_ETXN);
+    cr_assert_eq(chook_transaction_abort(), CHOOK_OK);
+    cr_assert_eq(price(1), 10);
+    cr_assert_eq(chook_mock_begin((void *)price, (void *)price_free, NULL, &m), CHOOK_OK);
+    cr_assert_eq(chook_transaction_begin(), CHOOK_OK);
+    cr_assert_eq(chook_mock_end(m), CHOOK_ETXN);
+    cr_assert_eq(chook_transaction_abort(), CHOOK_OK);
+    cr_assert_eq(price(1), 0, "still mocked");
+    cr_assert_eq(chook_mock_end(m), CHOOK_OK);
+    cr_assert_eq(price(1), 10);
+}
+
 Test(mock, ending_twice_is_refused)
 {
     chook_mock *m;
