@@ -121,6 +121,20 @@ Test(mock, stacked_mocks_newest_first_real_skips_all)
     cr_assert_eq(price(1), 9);
 }
 
+Test(mock, stacked_mocks_end_in_any_order)
+{
+    chook_mock *older, *newer;
+    cr_assert_eq(chook_mock_begin((void *)price, (void *)price_discount, NULL, &older), CHOOK_OK);
+    cr_assert_eq(chook_mock_begin((void *)price, (void *)price_double, NULL, &newer), CHOOK_OK);
+    cr_assert_eq(price(1), 18);
+    cr_assert_eq(chook_mock_end(older), CHOOK_OK);
+    cr_assert_eq(price(1), 20, "the newer mock's original now leads to the real function");
+    cr_assert_eq(CHOOK_MOCK_REAL(price)(1), 10);
+    cr_assert_eq(chook_mock_end(newer), CHOOK_OK);
+    cr_assert_eq(price(1), 10);
+    cr_assert_eq(chook_mock_real((void *)price), (void *)price);
+}
+
 Test(mock, explicit_begin_end_for_frameworks_without_scopes)
 {
     chook_mock *m = NULL;
