@@ -54,8 +54,8 @@
  * the code under test is compiled to (README.md, "Mocking in tests").
  *
  * Limits: a mock is not part of transactions (begin and end refuse with
- * CHOOK_ETXN while the calling thread has a chook transaction open). A sequence mock answers
- * integer and pointer results only (rax). The replacement of a mock that has
+ * CHOOK_ETXN while the calling thread has a chook transaction open). A
+ * sequence mock answers integer and pointer results only (rax). The replacement of a mock that has
  * ended may still be running on other threads for a moment, as with any
  * removed hook. Each mock keeps its record for the life of the process (see
  * chook_mock_end()).
@@ -108,8 +108,9 @@ typedef struct chook_mock_opts {
  *                     receives the caller's arguments untouched (also variadic
  *                     ones, with al as the caller set it).
  * @param opts         May be NULL (every thread, no data).
- * @param mock         Receives the handle (must not be NULL). Owned by chook,
- *                     valid until chook_mock_end() returns CHOOK_OK.
+ * @param mock         Receives the handle (must not be NULL). Owned by chook;
+ *                     it stays valid for the life of the process (once ended,
+ *                     for reading only: see chook_mock_end()).
  * @return CHOOK_OK; CHOOK_EINVAL (NULL target, replacement or mock, unknown
  *         flags); CHOOK_ETXN (the calling thread has a chook transaction open);
  *         CHOOK_ENOTSUP (1024 mocks are active already); CHOOK_ENOMEM;
@@ -173,8 +174,7 @@ typedef struct chook_mock_step {
  * @param mock    Receives the handle (must not be NULL); as chook_mock_begin().
  * @return CHOOK_OK; CHOOK_EINVAL (NULL argument, n out of range, unknown
  *         flags, capture over 65536); CHOOK_ETXN (a transaction is open);
- *         CHOOK_ENOTSUP (1024 active mocks); CHOOK_ENOMEM; any status of
- *         chook_replace().
+ *         CHOOK_ENOMEM; any status of chook_replace().
  *
  * Calls answered and calls passed to the function are both counted by
  * chook_mock_calls() and recorded for chook_mock_arg() (calls of other threads
@@ -221,9 +221,14 @@ CHOOK_API int chook_mock_end(chook_mock *mock);
 CHOOK_API uint64_t chook_mock_calls(const chook_mock *mock);
 
 /**
- * Sets a mock's call count back to zero (and forgets its recorded arguments).
+ * Sets a mock's call count back to zero and forgets its recorded arguments; a
+ * sequence mock starts its steps over. Use it between test cases to keep one
+ * mock for a whole suite (a begin and an end each stop every thread).
  *
  * @return CHOOK_OK; CHOOK_EINVAL (NULL).
+ *
+ * Thread safety: any thread, while no other thread calls the mocked function
+ * (a call racing with the reset may be counted before or after it).
  */
 CHOOK_API int chook_mock_reset(chook_mock *mock);
 
@@ -289,8 +294,8 @@ CHOOK_API void *chook_mock_data(const chook_mock *mock);
 CHOOK_API void *chook_mock_target(const chook_mock *mock);
 
 /*
- * CHOOK_MOCK_REAL(function) — the real function behind the mocks of
- * `function`, with its own type: CHOOK_MOCK_REAL(malloc)(n).
+ * CHOOK_MOCK_REAL(function) — the real function behind the replacement mocks
+ * of `function`, with its own type: CHOOK_MOCK_REAL(malloc)(n).
  */
 #define CHOOK_MOCK_REAL(function) \
     ((__typeof__(&(function)))chook_mock_real((const void *)(function)))
