@@ -300,6 +300,21 @@ Test(mock, sequence_then_the_real_function)
     cr_assert_eq(price(1), 10);
 }
 
+Test(mock, reset_starts_a_sequence_over)
+{
+    CHOOK_MOCK_RETURNS(price, CHOOK_RETURN(1), CHOOK_RETURN(2));
+    cr_assert_eq(price(5), 1);
+    cr_assert_eq(price(5), 2);
+    cr_assert_eq(price(5), 50);
+    cr_assert_eq(chook_mock_reset(price_mock), CHOOK_OK);
+    cr_assert_eq(chook_mock_calls(price_mock), 0);
+    uintptr_t v;
+    cr_assert_eq(chook_mock_arg(price_mock, 0, 0, &v), CHOOK_ENOTHOOKED, "forgotten");
+    cr_assert_eq(price(6), 1);
+    cr_assert_eq(chook_mock_arg(price_mock, 0, 0, &v), CHOOK_OK);
+    cr_assert_eq(v, 6);
+}
+
 Test(mock, sequence_of_pointers_forever)
 {
     static char buf[16];
