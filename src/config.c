@@ -15,7 +15,9 @@ static _Atomic unsigned config_timeout_ms = DEFAULT_STOP_TIMEOUT_MS;
 
 int chook_configure(const chook_config *config)
 {
+    chook__clear_error();
     if (!config) return chook__fail(CHOOK_EINVAL, "config is NULL");
+    CHOOK_CHECK(CHOOK__CHECK_SIZE(config, chook_config));
     if (config->signal && (config->signal < SIGRTMIN || config->signal > SIGRTMAX))
         return chook__fail(CHOOK_EINVAL, "signal %d is not a real-time signal (%d..%d)",
                            config->signal, (int)SIGRTMIN, (int)SIGRTMAX);

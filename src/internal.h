@@ -38,11 +38,38 @@
  * `status`. Not for use while threads are parked (formatting may call libc). */
 int chook__fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int chook__vfail(int status, const char *fmt, va_list ap);
+
+/* The `size` of a caller-allocated structure (see "Structures and the ABI" in
+ * chook.h): 0, or at least the layout the structure had when `size` was added,
+ * which ends with `size`. Fails with CHOOK_EINVAL naming the structure. */
+#define CHOOK__CHECK_SIZE(p, type) \
+    chook__check_size((p)->size, offsetof(type, size) + sizeof(size_t), #type)
+int chook__check_size(size_t size, size_t original, const char *type);
 /* Sets this thread's chook_last_error() to message as it is (no formatting). */
 void chook__set_last_error(const char *message);
 /* Prefixes the current last-error message with a printf-style context
  * ("target 0x...: " + old message) and returns status. */
 int chook__fail_context(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Clears this thread's chook_last_error() (a successful public call). */
+void chook__clear_error(void);
+
+/* ---- transactions (hook.c) ---------------------------------------------------- */
+
+/* Is a transaction open on the calling thread? (Never use chook_transaction_begin()
+ * as a probe: a nested begin fails the open transaction.) */
+int chook__txn_is_open(void);
+/* Records a failing status of a call that is part of the calling thread's open
+ * transaction (install, remove, uninstall and everything built on them), so that
+ * its commit fails with it; the first failure wins. Returns status. No effect
+ * for CHOOK_OK or without an open transaction. */
+int chook__txn_fail(int status);
+/* 1 when the open transaction has recorded a failure already (else 0). */
+int chook__txn_failed(void);
+/* After a call that recorded its own failure then added context to the message
+ * (chook__fail_context): records the message again. `failed_before` is
+ * chook__txn_failed() from before the call: an earlier failure is kept. */
+int chook__txn_fail_again(int status, int failed_before);
 
 /* ---- raw system calls (sys.c) ----------------------------------------------- */
 

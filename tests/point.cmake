@@ -5,7 +5,7 @@ foreach(mode branch jump)
   add_library(chook_pointlib_${mode} SHARED ${CMAKE_CURRENT_SOURCE_DIR}/point/pointlib.c)
   target_include_directories(chook_pointlib_${mode} PRIVATE
     ${CMAKE_SOURCE_DIR}/include ${CMAKE_CURRENT_SOURCE_DIR}/point)
-  target_compile_options(chook_pointlib_${mode} PRIVATE -Wall -Wextra -Werror -O2)
+  target_compile_options(chook_pointlib_${mode} PRIVATE -Wall -Wextra -O2)
   target_compile_definitions(chook_pointlib_${mode} PRIVATE CHOOK_POINT_MODE_${mode}=1)
   target_link_options(chook_pointlib_${mode} PRIVATE -Wl,--no-undefined -Wl,--gc-sections)
 endforeach()
