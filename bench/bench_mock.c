@@ -109,7 +109,7 @@ static chook_mock *start(enum variant v)
     void *target = (void *)bench_mock_target;
     chook_mock *m = NULL;
     chook_mock_opts one = { .flags = CHOOK_MOCK_THIS_THREAD };
-    chook_mock_step step = CHOOK_RETURN_ALWAYS(7);
+    chook_mock_step step = CHOOK_MOCK_RETURN_ALWAYS(7);
     int st = CHOOK_OK;
     switch (v) {
     case V_ALL: st = chook_mock_begin(target, (void *)bench_mock_fake, NULL, &m); break;
@@ -144,7 +144,7 @@ static void *sleeper(void *arg)
 static void per_case(const char *name, int sequence)
 {
     double us[CASES];
-    chook_mock_step step = CHOOK_RETURN_ALWAYS(7);
+    chook_mock_step step = CHOOK_MOCK_RETURN_ALWAYS(7);
     for (int i = 0; i < CASES; i++) {
         chook_mock *m;
         uint64_t t0 = bench_now_ns();

@@ -160,6 +160,7 @@ public:
     mock_impl(function_type *target, Fn fn, scope where = all_threads) : fn_(std::move(fn))
     {
         chook_mock_opts opts{};
+        opts.size = sizeof opts;
         opts.flags = static_cast<unsigned>(where) | static_cast<unsigned>(CHOOK_MOCK_CLOSURE);
         opts.data = this;
         int st = chook_mock_begin(reinterpret_cast<void *>(target),
@@ -255,6 +256,7 @@ public:
     mock_impl(function_type *target, function_type *replacement, scope where = all_threads)
     {
         chook_mock_opts opts{};
+        opts.size = sizeof opts;
         opts.flags = where;
         int st = chook_mock_begin(reinterpret_cast<void *>(target),
                                   reinterpret_cast<void *>(replacement), &opts, &handle_);
@@ -300,6 +302,7 @@ public:
         std::vector<chook_mock_step> s;
         for (const step &x : steps) s.push_back(x.s);
         chook_mock_opts opts{};
+        opts.size = sizeof opts;
         opts.flags = where;
         opts.capture = capture;
         int st = chook_mock_returns(reinterpret_cast<void *>(target), s.data(), s.size(), &opts,

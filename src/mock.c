@@ -153,6 +153,7 @@ void *chook_mock_real(const void *target)
 
 static int check_opts(const chook_mock_opts *opts)
 {
+    if (opts) CHOOK_CHECK(CHOOK__CHECK_SIZE(opts, chook_mock_opts));
     if (opts && (opts->flags & ~(unsigned)(CHOOK_MOCK_THIS_THREAD | CHOOK_MOCK_CLOSURE)))
         return chook__fail(CHOOK_EINVAL, "unknown mock flags 0x%x", opts->flags);
     if (opts && opts->capture > MOCK_MAX_CAPTURE)
