@@ -6,7 +6,7 @@
  */
 #include <stdio.h>
 
-#include <chook.h>
+#include <chook/chook.h>
 
 static int (*orig_puts)(const char *);
 
