@@ -8,8 +8,8 @@
 #include <chook.h>
 #include <chook_point.h>
 
-#define STRUCT(T) printf("%s %zu\n", #T, sizeof(T))
-#define FIELD(T, f) printf("%s.%s %zu %zu\n", #T, #f, offsetof(T, f), sizeof(((T *)0)->f))
+#include "structs.h"
+
 
 int main(void)
 {
@@ -27,6 +27,7 @@ int main(void)
     FIELD(chook_probe_info, jump);
     FIELD(chook_probe_info, hooked);
     FIELD(chook_probe_info, reason);
+    FIELD(chook_probe_info, function_offset);
     FIELD(chook_probe_info, size);
 
     STRUCT(chook_config);
@@ -86,6 +87,17 @@ int main(void)
     FIELD(chook_point_info, returns_void);
     FIELD(chook_point_info, state);
     FIELD(chook_point_info, size);
+
+    STRUCT(chook_pattern_match);
+    FIELD(chook_pattern_match, symbol);
+    FIELD(chook_pattern_match, base_len);
+    FIELD(chook_pattern_match, data);
+    FIELD(chook_pattern_match, listener);
+    FIELD(chook_pattern_match, status);
+    FIELD(chook_pattern_match, reason);
+    FIELD(chook_pattern_match, size);
+
+    print_mock_structs();
 
     /* The record CHOOK_POINT defines in the instrumented module (versioned by
      * CHOOK_POINT_ABI, which chook checks on every point it finds). */

@@ -15,6 +15,7 @@ static _Atomic unsigned config_timeout_ms = DEFAULT_STOP_TIMEOUT_MS;
 
 int chook_configure(const chook_config *config)
 {
+    chook__clear_error();
     if (!config) return chook__fail(CHOOK_EINVAL, "config is NULL");
     CHOOK_CHECK(CHOOK__CHECK_SIZE(config, chook_config));
     if (config->signal && (config->signal < SIGRTMIN || config->signal > SIGRTMAX))

@@ -31,6 +31,7 @@
  * commit drops when it ends; every check of step 2 and 4 reads afresh.
  */
 #include "codepage.h"
+#include "handle.h"
 #include "hook.h"
 #include "stop.h"
 
@@ -102,10 +103,45 @@ static int txn_record_failure(struct txn *t, int status)
     return status;
 }
 
+int chook__txn_is_open(void)
+{
+    return open_txn != NULL;
+}
+
+int chook__txn_fail(int status)
+{
+    if (status != CHOOK_OK && open_txn) txn_record_failure(open_txn, status);
+    return status;
+}
+
+int chook__txn_failed(void)
+{
+    return open_txn && open_txn->status != CHOOK_OK;
+}
+
+int chook__txn_fail_again(int status, int failed_before)
+{
+    if (status != CHOOK_OK && open_txn && !failed_before) {
+        open_txn->status = CHOOK_OK;
+        txn_record_failure(open_txn, status);
+    }
+    return status;
+}
+
 static void txn_free(struct txn *t)
 {
     chook__free(t->ops, t->cap * sizeof *t->ops);
     chook__free(t, sizeof *t);
+}
+
+/* A hook record leaves use: its handle goes stale, the record goes back to its
+ * site for reuse. Under the commit lock. */
+static void hook_retire(struct chook_hook *h, enum hook_state state)
+{
+    h->state = state;
+    if (h->handle) chook__handle_release(h->handle);
+    h->handle = 0;
+    chook__hook_recycle(h);
 }
 
 /* Pending hooks that never took effect. Under the commit lock. */
@@ -113,10 +149,8 @@ static void txn_discard_pending(struct txn *t)
 {
     for (size_t i = 0; i < t->count; i++) {
         struct op *op = &t->ops[i];
-        if (op->kind == OP_INSTALL && op->hook->state == HOOK_PENDING) {
-            op->hook->state = HOOK_DISCARDED;
-            chook__hook_recycle(op->hook);
-        }
+        if (op->kind == OP_INSTALL && op->hook->state == HOOK_PENDING)
+            hook_retire(op->hook, HOOK_DISCARDED);
     }
 }
 
@@ -283,8 +317,7 @@ static int commit_locked(struct txn *t)
                 for (size_t i = 0; i < s->next_count && !kept; i++) kept = s->next_chain[i] == h;
                 if (!kept) {
                     /* Late callers of its original still reach what was below it. */
-                    h->state = HOOK_REMOVED;
-                    chook__hook_recycle(h);
+                    hook_retire(h, HOOK_REMOVED);
                 }
             }
             s->hooks = NULL;
@@ -300,10 +333,8 @@ static int commit_locked(struct txn *t)
         /* Installed and removed within this transaction: never took effect. */
         for (size_t i = 0; i < t->count; i++) {
             struct chook_hook *h = t->ops[i].hook;
-            if (t->ops[i].kind == OP_INSTALL && h->state == HOOK_PENDING) {
-                h->state = HOOK_REMOVED;
-                chook__hook_recycle(h);
-            }
+            if (t->ops[i].kind == OP_INSTALL && h->state == HOOK_PENDING)
+                hook_retire(h, HOOK_REMOVED);
         }
     }
     if (c.sites) chook__free(c.sites, cap * sizeof *c.sites);
@@ -317,8 +348,12 @@ static int commit_locked(struct txn *t)
 
 int chook_transaction_begin(void)
 {
+    chook__clear_error();
+    /* A nested begin is a mistake in the caller's bookkeeping (its inner commit
+     * would apply the outer operations): the open transaction fails too. */
     if (open_txn)
-        return chook__fail(CHOOK_ETXN, "this thread already has an open transaction");
+        return chook__txn_fail(chook__fail(CHOOK_ETXN, "this thread already has an open "
+                                           "transaction (transactions do not nest)"));
     struct txn *t = chook__alloc(sizeof *t);
     if (!t) return chook__fail(CHOOK_ENOMEM, "out of memory opening a transaction");
     open_txn = t;
@@ -327,6 +362,7 @@ int chook_transaction_begin(void)
 
 int chook_transaction_abort(void)
 {
+    chook__clear_error();
     struct txn *t = open_txn;
     if (!t) return chook__fail(CHOOK_ETXN, "no open transaction on this thread");
     CHOOK_CHECK(lock_commit());
@@ -335,14 +371,22 @@ int chook_transaction_abort(void)
     chook__code_cache_drop();
     unlock_commit();
     txn_free(t);
+    chook__icpt_txn_finish(0);
     return CHOOK_OK;
 }
 
+
 int chook_transaction_commit(void)
 {
+    chook__clear_error();
     struct txn *t = open_txn;
     if (!t) return chook__fail(CHOOK_ETXN, "no open transaction on this thread");
     int st;
+    if (in_commit) return lock_commit(); /* refused, with its message */
+    /* Listeners of the transaction: their sets are built before the commit lock
+     * is taken (the registry lock ranks before it). */
+    st = chook__icpt_txn_prepare();
+    if (st != CHOOK_OK) txn_record_failure(t, st);
     CHOOK_CHECK(lock_commit());
     open_txn = NULL;
     if (t->status != CHOOK_OK) {
@@ -354,6 +398,7 @@ int chook_transaction_commit(void)
     if (st != CHOOK_OK) txn_discard_pending(t);
     unlock_commit();
     txn_free(t);
+    chook__icpt_txn_finish(st == CHOOK_OK); /* sets no error */
     return st;
 }
 
@@ -364,7 +409,7 @@ static int run_queued(queue_fn fn, void *arg)
 {
     struct txn *t = open_txn;
     if (t) {
-        CHOOK_CHECK(lock_commit());
+        CHOOK_CHECK(chook__txn_fail(lock_commit()));
         int st = fn(t, arg);
         unlock_commit();
         return st == CHOOK_OK ? st : txn_record_failure(t, st);
@@ -392,29 +437,39 @@ static int queue_install(struct txn *t, void *arg)
     struct install_args *a = arg;
     struct site *s = NULL;
     CHOOK_CHECK(chook__site_prepare(a->target, &s));
+    /* Listeners read a call's arguments and return address: a point inside a
+     * function has neither. */
+    if (a->internal && s->func_offset)
+        return chook__fail(CHOOK_EINVAL, "target 0x%lx is %zu bytes inside a function, not "
+                           "at its entry: listeners need a function's entry",
+                           (unsigned long)a->target, s->func_offset);
     struct chook_hook *h = chook__hook_new(s);
     if (!h) return chook__fail(CHOOK_ENOMEM, "out of memory");
     h->replacement = (void *)a->replacement;
     h->original_out = a->original;
     h->internal = a->internal;
-    int st = txn_push(t, (struct op){ OP_INSTALL, s, h });
+    h->handle = chook__handle_new(CHOOK__H_HOOK, h);
+    int st = h->handle ? txn_push(t, (struct op){ OP_INSTALL, s, h })
+                       : chook__fail(CHOOK_ENOMEM, "out of memory for a hook handle");
     if (st != CHOOK_OK) {
-        h->state = HOOK_DISCARDED;
-        chook__hook_recycle(h);
+        hook_retire(h, HOOK_DISCARDED);
         return st;
     }
-    if (a->hook) *a->hook = h;
+    if (a->hook) *a->hook = (chook_hook *)h->handle;
     return CHOOK_OK;
 }
 
 static int install(void *target, void *replacement, void **original, chook_hook **hook,
                    int internal)
 {
+    chook__clear_error();
     if (hook) *hook = NULL;
-    if (!target) return chook__fail(CHOOK_EINVAL, "target is NULL");
-    if (!replacement) return chook__fail(CHOOK_EINVAL, "replacement is NULL");
+    /* Every early return fails an open transaction (chook__txn_fail). */
+    if (!target) return chook__txn_fail(chook__fail(CHOOK_EINVAL, "target is NULL"));
+    if (!replacement) return chook__txn_fail(chook__fail(CHOOK_EINVAL, "replacement is NULL"));
     if (replacement == target)
-        return chook__fail(CHOOK_ESELF, "replacement %p is the target itself", replacement);
+        return chook__txn_fail(chook__fail(CHOOK_ESELF, "replacement %p is the target itself",
+                                           replacement));
     /* A transaction usually installs one replacement on many targets: it is
      * checked once per transaction (each check reads the clock and takes the
      * maps lock). */
@@ -451,15 +506,22 @@ int chook_install(void *target, void *replacement, void **original)
 
 static int queue_remove(struct txn *t, void *arg)
 {
-    struct chook_hook *h = arg;
-    if (h->magic != HOOK_MAGIC || (h->state != HOOK_ACTIVE && h->state != HOOK_PENDING))
-        return chook__fail(CHOOK_ENOTHOOKED, "hook %p is not installed", (void *)h);
+    struct chook_hook *h;
+    /* Looked up under the commit lock, which also serialises its release. */
+    CHOOK_CHECK(chook__handle_get((uintptr_t)arg, CHOOK__H_HOOK, "hook", (void **)&h));
+    if (h->state != HOOK_ACTIVE && h->state != HOOK_PENDING)
+        return chook__fail(CHOOK_ENOTHOOKED, "hook %p is not installed", arg);
+    for (size_t i = 0; i < t->count; i++)
+        if (t->ops[i].kind == OP_REMOVE && t->ops[i].hook == h)
+            return chook__fail(CHOOK_ENOTHOOKED, "hook %p is removed already in this "
+                               "transaction", arg);
     return txn_push(t, (struct op){ OP_REMOVE, h->site, h });
 }
 
 int chook_remove(chook_hook *hook)
 {
-    if (!hook) return chook__fail(CHOOK_EINVAL, "hook is NULL");
+    chook__clear_error();
+    if (!hook) return chook__txn_fail(chook__fail(CHOOK_EINVAL, "hook handle is NULL"));
     return run_queued(queue_remove, hook);
 }
 
@@ -480,19 +542,20 @@ static int queue_uninstall(struct txn *t, void *arg)
 
 int chook_uninstall(void *target)
 {
-    if (!target) return chook__fail(CHOOK_EINVAL, "target is NULL");
+    chook__clear_error();
+    if (!target) return chook__txn_fail(chook__fail(CHOOK_EINVAL, "target is NULL"));
     return run_queued(queue_uninstall, target);
 }
 
 int chook_hook_active(const chook_hook *hook)
 {
-    if (!hook) return 0;
-    if (in_commit) /* the lock is ours already */
-        return hook->magic == HOOK_MAGIC && hook->state == HOOK_ACTIVE;
-    chook__commit_lock();
-    int active = hook->magic == HOOK_MAGIC && hook->state == HOOK_ACTIVE;
-    chook__commit_unlock();
-    return active;
+    /* Lock-free: records are never freed, and a handle released while its
+     * record's state was read (the record may already serve a newer hook) is no
+     * longer current afterwards. */
+    const struct chook_hook *h = chook__handle_peek((uintptr_t)hook, CHOOK__H_HOOK);
+    if (!h) return 0;
+    int active = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == HOOK_ACTIVE;
+    return active && chook__handle_current((uintptr_t)hook);
 }
 
 int chook_probe(const void *target, chook_probe_info *info)
@@ -519,5 +582,7 @@ int chook_probe(const void *target, chook_probe_info *info)
         info->reason[n] = 0;
         info->jump = CHOOK_JUMP_NONE;
     }
+    /* The verdict is in info: the call itself succeeded. */
+    chook__clear_error();
     return CHOOK_OK;
 }

@@ -15,6 +15,7 @@
 #include <elf.h>
 #include <link.h>
 
+#include "handle.h"
 #include "internal.h"
 #include "stop.h"
 #include "symbols.h"
@@ -29,6 +30,7 @@ struct chook_import {
     void *replacement;
     void *original;
     struct chook_import *next;       /* list of live hooks, newest first */
+    uintptr_t handle;                /* the user's handle (handle.h) */
 };
 
 static chook__mutex imports_lock;
@@ -147,6 +149,8 @@ static void restore(struct chook_import *h, size_t n)
 int chook_import_install(const char *module, const char *symbol, void *replacement,
                          void **original, chook_import **handle)
 {
+    chook__clear_error();
+    if (handle) *handle = NULL;
     if (!module || !symbol || !replacement)
         return chook__fail(CHOOK_EINVAL, "chook_import_install: %s is NULL",
                            !module ? "module" : !symbol ? "symbol" : "replacement");
@@ -207,24 +211,36 @@ int chook_import_install(const char *module, const char *symbol, void *replaceme
         imports = h;
     }
     chook__mutex_unlock(&imports_lock);
+    if (status == CHOOK_OK && !(h->handle = chook__handle_new(CHOOK__H_IMPORT, h))) {
+        /* No handle to give: undo, as if it had never been installed. */
+        chook__mutex_lock(&imports_lock);
+        restore(h, h->n);
+        unlink_hook(h);
+        chook__mutex_unlock(&imports_lock);
+        status = chook__fail(CHOOK_ENOMEM, "out of memory for an import hook handle");
+    }
     if (status != CHOOK_OK) {
         chook__module_unref(m);
         chook__free(h, sizeof(*h));
         return status;
     }
-    if (handle) *handle = h;
+    if (handle) *handle = (chook_import *)h->handle;
     return CHOOK_OK;
 }
 
 int chook_import_remove(chook_import *handle)
 {
-    if (!handle) return chook__fail(CHOOK_EINVAL, "chook_import_remove: handle is NULL");
+    chook__clear_error();
+    struct chook_import *h;
     chook__mutex_lock(&imports_lock);
-    if (!is_live(handle)) {
+    /* Garbage is refused without a dereference, a stale handle by its generation. */
+    int hst = chook__handle_get((uintptr_t)handle, CHOOK__H_IMPORT, "import hook", (void **)&h);
+    if (hst == CHOOK_OK && !is_live(h))
+        hst = chook__fail(CHOOK_ENOTHOOKED, "import hook %p is not installed", (void *)handle);
+    if (hst != CHOOK_OK) {
         chook__mutex_unlock(&imports_lock);
-        return chook__fail(CHOOK_ENOTHOOKED, "import hook %p is not installed", (void *)handle);
+        return hst;
     }
-    struct chook_import *h = handle;
     chook__modules_refresh();
     int status = CHOOK_OK;
     if (h->module->listed) {
@@ -246,7 +262,10 @@ int chook_import_remove(chook_import *handle)
         }
     }
     /* A module unloaded since took its GOT with it: nothing to restore. */
-    if (status == CHOOK_OK) unlink_hook(h);
+    if (status == CHOOK_OK) {
+        unlink_hook(h);
+        chook__handle_release(h->handle);
+    }
     chook__mutex_unlock(&imports_lock);
     if (status != CHOOK_OK) return status;
     chook__module_unref(h->module);

@@ -103,12 +103,13 @@ uint64_t *chook_call_data(chook_call *call) { return call ? call->data : NULL; }
 
 int chook_skip(chook_call *call, uintptr_t retval)
 {
-    if (call) {
-        call->ret[0] = retval;
-        call->ret[1] = 0;
-        call->fret[0] = call->fret[1] = call->fret[2] = call->fret[3] = 0;
-        call->flags |= CHOOK__CALL_SKIPPED;
-    }
+    /* CHOOK_EINVAL is not CHOOK_SKIP: an on_enter that returns it lets the call
+     * run, as there is no call to skip. */
+    if (!call) return chook__fail(CHOOK_EINVAL, "chook_skip: call is NULL");
+    call->ret[0] = retval;
+    call->ret[1] = 0;
+    call->fret[0] = call->fret[1] = call->fret[2] = call->fret[3] = 0;
+    call->flags |= CHOOK__CALL_SKIPPED;
     return CHOOK_SKIP;
 }
 

@@ -83,17 +83,20 @@ static int check_replace_args(void *target, void *replacement, const void *out)
     return CHOOK_OK;
 }
 
+/* chook_replace() and chook_typed_attach() are part of an open transaction: each
+ * failure fails its commit (chook__txn_fail; chook_install_ex() records its own). */
 int chook_replace(void *target, void *replacement, void *data, const chook_closure **out)
 {
-    CHOOK_CHECK(check_replace_args(target, replacement, out));
+    chook__clear_error();
+    CHOOK_CHECK(chook__txn_fail(check_replace_args(target, replacement, out)));
     struct closure *c = chook__alloc(sizeof *c);
-    if (!c) return chook__fail(CHOOK_ENOMEM, "out of memory for a closure");
+    if (!c) return chook__txn_fail(chook__fail(CHOOK_ENOMEM, "out of memory for a closure"));
     c->pub.target = target;
     c->pub.data = data;
     int st = closure_install(&c->pub, replacement, &c->thunk);
     if (st != CHOOK_OK) {
         chook__free(c, sizeof *c);
-        return st;
+        return chook__txn_fail(st);
     }
     *out = &c->pub;
     return CHOOK_OK;
@@ -102,11 +105,14 @@ int chook_replace(void *target, void *replacement, void *data, const chook_closu
 int chook_typed_attach(void *target, void *replacement, chook_fn prolog, chook_fn epilog,
                        void *data, chook_typed **out)
 {
-    CHOOK_CHECK(check_replace_args(target, replacement, out));
+    chook__clear_error();
+    CHOOK_CHECK(chook__txn_fail(check_replace_args(target, replacement, out)));
     if (!prolog && !epilog)
-        return chook__fail(CHOOK_EINVAL, "a typed listener needs a prolog or an epilog");
+        return chook__txn_fail(chook__fail(CHOOK_EINVAL, "a typed listener needs a prolog or "
+                                           "an epilog"));
     struct typed *t = chook__alloc(sizeof *t);
-    if (!t) return chook__fail(CHOOK_ENOMEM, "out of memory for a typed listener");
+    if (!t)
+        return chook__txn_fail(chook__fail(CHOOK_ENOMEM, "out of memory for a typed listener"));
     t->pub.closure.target = target;
     t->pub.closure.data = data;
     t->pub.prolog = prolog;
@@ -114,7 +120,7 @@ int chook_typed_attach(void *target, void *replacement, chook_fn prolog, chook_f
     int st = closure_install(&t->pub.closure, replacement, &t->thunk);
     if (st != CHOOK_OK) {
         chook__free(t, sizeof *t);
-        return st;
+        return chook__txn_fail(st);
     }
     *out = &t->pub;
     return CHOOK_OK;
@@ -122,6 +128,7 @@ int chook_typed_attach(void *target, void *replacement, chook_fn prolog, chook_f
 
 int chook_typed_detach(chook_typed *typed)
 {
-    if (!typed) return chook__fail(CHOOK_EINVAL, "typed listener is NULL");
+    chook__clear_error();
+    if (!typed) return chook__txn_fail(chook__fail(CHOOK_EINVAL, "typed listener is NULL"));
     return chook_remove(typed->closure.hook);
 }

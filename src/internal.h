@@ -51,6 +51,26 @@ void chook__set_last_error(const char *message);
  * ("target 0x...: " + old message) and returns status. */
 int chook__fail_context(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Clears this thread's chook_last_error() (a successful public call). */
+void chook__clear_error(void);
+
+/* ---- transactions (hook.c) ---------------------------------------------------- */
+
+/* Is a transaction open on the calling thread? (Never use chook_transaction_begin()
+ * as a probe: a nested begin fails the open transaction.) */
+int chook__txn_is_open(void);
+/* Records a failing status of a call that is part of the calling thread's open
+ * transaction (install, remove, uninstall and everything built on them), so that
+ * its commit fails with it; the first failure wins. Returns status. No effect
+ * for CHOOK_OK or without an open transaction. */
+int chook__txn_fail(int status);
+/* 1 when the open transaction has recorded a failure already (else 0). */
+int chook__txn_failed(void);
+/* After a call that recorded its own failure then added context to the message
+ * (chook__fail_context): records the message again. `failed_before` is
+ * chook__txn_failed() from before the call: an earlier failure is kept. */
+int chook__txn_fail_again(int status, int failed_before);
+
 /* ---- raw system calls (sys.c) ----------------------------------------------- */
 
 /* Each returns the kernel's result: >= 0 on success, -errno on failure. */

@@ -34,6 +34,7 @@ void chook__module_unref(chook__module *m)
 {
     if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
     chook__symtab_free(&m->tab);
+    chook__branch_index_free(m->branches);
     chook__free(m->path, m->path_size);
     chook__free(m->real, m->real_size);
     chook__free(m, sizeof(*m));
@@ -421,6 +422,7 @@ int chook__module_parse(chook__module *m)
 
 int chook_module_each(chook_module_fn fn, void *data)
 {
+    chook__clear_error();
     if (!fn) return chook__fail(CHOOK_EINVAL, "chook_module_each: fn is NULL");
     chook__module **list;
     size_t n;
@@ -428,11 +430,13 @@ int chook_module_each(chook_module_fn fn, void *data)
     for (size_t i = 0; i < n; i++)
         if (fn(&list[i]->pub, data)) break;
     chook__module_list_free(list, n);
+    chook__clear_error(); /* what fn's own calls left is not this call's */
     return CHOOK_OK;
 }
 
 int chook_module_find(const char *name, const chook_module **module)
 {
+    chook__clear_error();
     if (!name || !module)
         return chook__fail(CHOOK_EINVAL, "chook_module_find: %s is NULL", !name ? "name" : "module");
     chook__module *m;

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <link.h>
 
+#include "handle.h"
 #include "internal.h"
 #include "stop.h"
 #include "hook.h"
@@ -47,6 +48,7 @@ struct chook_pending {
     applied *applied;
     int last_status;       /* of the last failed application, CHOOK_OK if none */
     struct chook_pending *next;
+    uintptr_t handle;      /* the user's handle (handle.h) */
 };
 
 static struct {
@@ -86,6 +88,10 @@ static int apply_one(struct chook_pending *p, chook__module *m, int relocated)
         a = chook__alloc(sizeof(*a));
         if (!a) status = chook__fail(CHOOK_ENOMEM, "out of memory for a pending hook");
     }
+    /* Not chook_transaction_begin() as a probe: a nested begin fails the open one. */
+    if (status == CHOOK_OK && chook__txn_is_open())
+        status = chook__fail(CHOOK_ETXN, "this thread has a transaction open: a hook on a "
+                             "module being loaded cannot wait for its commit");
     if (status == CHOOK_OK) status = chook_transaction_begin();
     if (status == CHOOK_OK) {
         status = chook_install_ex((void *)target, p->replacement, p->original, &a->hook);
@@ -198,6 +204,7 @@ static void disarm(void)
 
 static void free_spec(struct chook_pending *p)
 {
+    if (p->handle) chook__handle_release(p->handle);
     chook__free(p->module, p->module_size);
     chook__free(p->symbol, p->symbol_size);
     chook__free(p, sizeof(*p));
@@ -206,6 +213,8 @@ static void free_spec(struct chook_pending *p)
 int chook_install_deferred(const char *module, const char *symbol, void *replacement,
                            void **original, chook_pending **handle)
 {
+    chook__clear_error();
+    if (handle) *handle = NULL;
     if (!module || !symbol || !replacement)
         return chook__fail(CHOOK_EINVAL, "chook_install_deferred: %s is NULL",
                            !module ? "module" : !symbol ? "symbol" : "replacement");
@@ -217,7 +226,8 @@ int chook_install_deferred(const char *module, const char *symbol, void *replace
         p->module = dup_string(module, &p->module_size);
         p->symbol = dup_string(symbol, &p->symbol_size);
     }
-    if (!p || !p->module || !p->symbol) {
+    if (p && p->module && p->symbol) p->handle = chook__handle_new(CHOOK__H_PENDING, p);
+    if (!p || !p->module || !p->symbol || !p->handle) {
         if (p) free_spec(p);
         return chook__fail(CHOOK_ENOMEM, "out of memory for a pending hook");
     }
@@ -240,37 +250,58 @@ int chook_install_deferred(const char *module, const char *symbol, void *replace
         free_spec(p);
         return status;
     }
-    if (handle) *handle = p;
+    if (handle) *handle = (chook_pending *)p->handle;
+    chook__clear_error(); /* a failed application to a module is in its status */
+    return CHOOK_OK;
+}
+
+/* The spec a handle names, under pend.lock: garbage is refused without a
+ * dereference, a stale handle (removed) by its generation. */
+static int spec_of(const chook_pending *handle, struct chook_pending **out)
+{
+    struct chook_pending *p;
+    CHOOK_CHECK(chook__handle_get((uintptr_t)handle, CHOOK__H_PENDING, "pending hook",
+                                  (void **)&p));
+    *out = p;
     return CHOOK_OK;
 }
 
 int chook_pending_remove(chook_pending *handle)
 {
-    if (!handle) return chook__fail(CHOOK_EINVAL, "chook_pending_remove: handle is NULL");
+    chook__clear_error();
+    struct chook_pending *p = NULL;
     chook__mutex_lock(&pend.lock);
+    int hst = spec_of(handle, &p);
     struct chook_pending **pp = &pend.specs;
-    while (*pp && *pp != handle) pp = &(*pp)->next;
-    if (!*pp) {
+    while (hst == CHOOK_OK && *pp && *pp != p) pp = &(*pp)->next;
+    if (hst == CHOOK_OK && !*pp)
+        hst = chook__fail(CHOOK_ENOTHOOKED, "pending hook %p is not installed", (void *)handle);
+    if (hst != CHOOK_OK) {
         chook__mutex_unlock(&pend.lock);
-        return chook__fail(CHOOK_ENOTHOOKED, "pending hook %p is not installed", (void *)handle);
+        return hst;
     }
-    int status = unapply(handle);
+    int status = unapply(p);
     if (status == CHOOK_OK) {
-        *pp = handle->next;
+        *pp = p->next;
+        chook__handle_release(p->handle);
         disarm();
     }
     chook__mutex_unlock(&pend.lock);
-    if (status == CHOOK_OK) free_spec(handle);
+    if (status == CHOOK_OK) free_spec(p);
     return status;
 }
 
 int chook_pending_status(const chook_pending *handle)
 {
-    if (!handle) return chook__fail(CHOOK_EINVAL, "chook_pending_status: handle is NULL");
+    chook__clear_error();
+    struct chook_pending *p = NULL;
     chook__mutex_lock(&pend.lock);
-    int n = 0;
-    for (const applied *a = handle->applied; a; a = a->next) n++;
-    int status = n ? n : handle->last_status;
+    int status = spec_of(handle, &p);
+    if (status == CHOOK_OK) {
+        int n = 0;
+        for (const applied *a = p->applied; a; a = a->next) n++;
+        status = n ? n : p->last_status;
+    }
     chook__mutex_unlock(&pend.lock);
     return status;
 }

@@ -128,6 +128,7 @@ void chook__point_describe(struct chook_point *p, const chook__module *m,
 
 int chook_point_get_info(const chook_point *point, chook_point_info *info)
 {
+    chook__clear_error();
     if (!info) return chook__fail(CHOOK_EINVAL, "chook_point_get_info: info is NULL");
     chook__module *m;
     CHOOK_CHECK(chook__point_check(point, "chook_point_get_info", &m));
@@ -170,6 +171,7 @@ static int find_visit(struct chook_point *p, const chook__module *m, void *ctx)
 
 int chook_point_find_in(const char *module, const char *name, chook_point **point)
 {
+    chook__clear_error();
     if (!name || !point)
         return chook__fail(CHOOK_EINVAL, "chook_point_find: %s is NULL",
                            !name ? "name" : "point");
@@ -238,6 +240,7 @@ static int snap_visit(struct chook_point *p, const chook__module *m, void *ctx)
 
 int chook_point_each(int (*fn)(const chook_point_info *info, void *ctx), void *ctx)
 {
+    chook__clear_error();
     if (!fn) return chook__fail(CHOOK_EINVAL, "chook_point_each: fn is NULL");
     chook__module **mods;
     size_t nmods;
@@ -261,5 +264,6 @@ int chook_point_each(int (*fn)(const chook_point_info *info, void *ctx), void *c
         chook__free(s.modules, s.cap * sizeof(*s.modules));
     }
     chook__module_list_free(mods, nmods);
+    if (status == CHOOK_OK) chook__clear_error(); /* what fn's calls left is not ours */
     return status;
 }

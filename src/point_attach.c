@@ -136,6 +136,7 @@ static int sig_equal(const char *a, const char *b)
 int chook_point_attach_typed(chook_point *point, const char *signature,
                              chook_point_fn prolog, void *data)
 {
+    chook__clear_error();
     if (!signature)
         return chook__fail(CHOOK_EINVAL, "chook_point_attach_typed: signature is NULL");
     chook__module *m;
@@ -167,6 +168,7 @@ int chook_point_attach_typed(chook_point *point, const char *signature,
 
 int chook_point_detach(chook_point *point)
 {
+    chook__clear_error();
     chook__module *m;
     CHOOK_CHECK(chook__point_check(point, "chook_point_detach", &m));
     int status = chook__point_publish(point, m, NULL);
@@ -206,6 +208,7 @@ static int drain(struct chook_point *p, unsigned slot, uint64_t deadline)
 
 int chook_point_wait(chook_point *point, unsigned timeout_ms)
 {
+    chook__clear_error();
     chook__module *m;
     CHOOK_CHECK(chook__point_check(point, "chook_point_wait", &m));
     chook__module_unref(m);

@@ -248,6 +248,7 @@ static void bridge_leave(const struct chook_point_attachment *att,
 int chook_point_attach_generic(chook_point *point, chook_enter_fn on_enter,
                                chook_leave_fn on_leave, void *data)
 {
+    chook__clear_error();
     if (!on_enter && !on_leave)
         return chook__fail(CHOOK_EINVAL, "chook_point_attach_generic: both callbacks are "
                            "NULL (use chook_point_detach())");

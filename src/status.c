@@ -30,6 +30,7 @@ static const char *const status_names[] = {
     [19] = "CHOOK_EBUSY: not possible from here now",
     [20] = "CHOOK_ENOTSUP: not supported",
     [21] = "CHOOK_EINTERNAL: internal error",
+    [22] = "CHOOK_ENOLEAVE: function returns twice or reads its return address",
 };
 
 const char *chook_strerror(int status)
@@ -46,6 +47,11 @@ static __thread char last_error[512] __attribute__((tls_model("initial-exec")));
 const char *chook_last_error(void)
 {
     return last_error;
+}
+
+void chook__clear_error(void)
+{
+    last_error[0] = 0;
 }
 
 int chook__vfail(int status, const char *fmt, va_list ap)

@@ -16,12 +16,19 @@
 #include <elf.h>
 #include <sys/mman.h>
 
+#include "handle.h"
 #include "internal.h"
 #include "stop.h"
 #include "symbols.h"
 
 #define VTABLE_SCAN_MAX 512      /* slots examined when the vtable's size is unknown */
 #define VTABLE_INDEX_MAX 65536   /* no class has more virtual functions */
+
+/* A slot of a private vtable that jumps through its class's slot. */
+struct copystub {
+    uintptr_t stub;         /* 16 bytes of code */
+    void **class_slot;
+};
 
 /* A private vtable given to one object. Never freed: another thread may still be
  * in a virtual call that loaded the object's vptr before it was switched back. */
@@ -33,6 +40,8 @@ typedef struct objcopy {
     size_t bytes;
     int users;              /* live hooks using this copy */
     struct objcopy *next;
+    struct copystub *stubs; /* code stubs made for the copy (see follow_class_hooks) */
+    size_t nstubs, stubs_cap;
 } objcopy;
 
 struct chook_slot_hook {
@@ -41,6 +50,7 @@ struct chook_slot_hook {
     void *saved;            /* what the slot held before */
     objcopy *copy;          /* for a per-object hook */
     struct chook_slot_hook *next; /* newest first */
+    uintptr_t handle;       /* the user's handle (handle.h) */
 };
 
 static chook__mutex slots_lock;
@@ -74,6 +84,11 @@ static int install_locked(void **slot, void *replacement, void **original, objco
                            (void *)slot, replacement);
     struct chook_slot_hook *h = chook__alloc(sizeof(*h));
     if (!h) return chook__fail(CHOOK_ENOMEM, "out of memory for a slot hook");
+    h->handle = chook__handle_new(CHOOK__H_SLOT, h);
+    if (!h->handle) {
+        chook__free(h, sizeof(*h));
+        return chook__fail(CHOOK_ENOMEM, "out of memory for a slot hook handle");
+    }
     h->slot = slot;
     h->replacement = replacement;
     h->saved = cur;
@@ -81,18 +96,20 @@ static int install_locked(void **slot, void *replacement, void **original, objco
     if (original) __atomic_store_n(original, cur, __ATOMIC_RELEASE);
     int status = chook__slot_swap(slot, cur, replacement);
     if (status != CHOOK_OK) {
+        chook__handle_release(h->handle);
         chook__free(h, sizeof(*h));
         return status;
     }
     h->next = hooks;
     hooks = h;
-    if (handle) *handle = h;
+    if (handle) *handle = (chook_slot_hook *)h->handle;
     return CHOOK_OK;
 }
 
 int chook_slot_install(void **slot, void *replacement, void **original,
                        chook_slot_hook **handle)
 {
+    chook__clear_error();
     if (!slot || !replacement)
         return chook__fail(CHOOK_EINVAL, "chook_slot_install: %s is NULL",
                            !slot ? "slot" : "replacement");
@@ -158,6 +175,7 @@ static int check_vtable(void *object, size_t index, void ***vptr_out, uintptr_t 
 int chook_vtable_install(void *object, size_t index, void *replacement, void **original,
                          chook_slot_hook **handle)
 {
+    chook__clear_error();
     if (!replacement) return chook__fail(CHOOK_EINVAL, "chook_vtable_install: replacement is NULL");
     void **vptr;
     uintptr_t s, e;
@@ -184,7 +202,60 @@ static void guess_extent(void **vptr, size_t index, uintptr_t *start, uintptr_t 
     *end = (uintptr_t)(vptr + n);
 }
 
-static objcopy *make_copy(void **object, void **vptr, uintptr_t start, uintptr_t end)
+/* Frees a copy no object was ever switched to (nothing can run its stubs). */
+static void drop_copy(objcopy *c)
+{
+    for (size_t i = 0; i < c->nstubs; i++) chook__code_free(c->stubs[i].stub, 16);
+    chook__free(c->stubs, c->stubs_cap * sizeof(*c->stubs));
+    chook__free(c->mem, c->bytes);
+    chook__free(c, sizeof(*c));
+}
+
+/*
+ * A slot of the class's vtable that a class-wide hook replaces is not copied as
+ * the replacement it holds now: the copy gets a stub that jumps through the
+ * class's slot. So the object keeps following that slot of its class: removing
+ * the class-wide hook (or hooking the slot again) reaches it too, and a hook on
+ * the object's own copy of the slot calls, as its original, whatever the class
+ * slot holds at the time. Under slots_lock.
+ */
+static int follow_class_hooks(objcopy *c, uintptr_t start, uintptr_t end)
+{
+    void **vptr = c->orig_vptr;
+    for (struct chook_slot_hook *h = hooks; h; h = h->next) {
+        if (h->copy || (uintptr_t)h->slot < (uintptr_t)vptr || (uintptr_t)h->slot < start ||
+            (uintptr_t)h->slot + sizeof(void *) > end)
+            continue;
+        size_t i = (size_t)(h->slot - vptr);
+        int done = 0; /* several hooks chained on one slot: one stub */
+        for (size_t k = 0; k < c->nstubs && !done; k++)
+            done = c->stubs[k].class_slot == h->slot;
+        if (done) continue;
+        if (c->nstubs == c->stubs_cap) {
+            size_t cap = c->stubs_cap ? c->stubs_cap * 2 : 4;
+            struct copystub *v = chook__alloc(cap * sizeof(*v));
+            if (!v) return chook__fail(CHOOK_ENOMEM, "out of memory for a private vtable");
+            if (c->nstubs) chook__memcpy(v, c->stubs, c->nstubs * sizeof(*v));
+            chook__free(c->stubs, c->stubs_cap * sizeof(*v));
+            c->stubs = v;
+            c->stubs_cap = cap;
+        }
+        uintptr_t stub = chook__code_alloc((uintptr_t)h->slot, 16);
+        uint8_t buf[16];
+        chook_arch_fill_trap(buf, sizeof buf);
+        if (!stub || !chook_arch_write_slot_jump(buf, stub, (uintptr_t)h->slot)) {
+            if (stub) chook__code_free(stub, 16);
+            return chook__fail(CHOOK_ENOMEM, "no code memory within reach of vtable slot %p "
+                               "for the object's private vtable", (void *)h->slot);
+        }
+        c->stubs[c->nstubs++] = (struct copystub){ stub, h->slot };
+        CHOOK_CHECK(chook__code_write(stub, buf, sizeof buf));
+        c->copy_vptr[i] = (void *)stub;
+    }
+    return CHOOK_OK;
+}
+
+static int make_copy(void **object, void **vptr, uintptr_t start, uintptr_t end, objcopy **out)
 {
     size_t bytes = end - start;
     objcopy *c = chook__alloc(sizeof(*c));
@@ -192,7 +263,7 @@ static objcopy *make_copy(void **object, void **vptr, uintptr_t start, uintptr_t
     if (!c || !mem) {
         chook__free(c, sizeof(*c));
         chook__free(mem, bytes);
-        return NULL;
+        return chook__fail(CHOOK_ENOMEM, "out of memory for a private vtable");
     }
     chook__memcpy(mem, (const void *)start, bytes);
     c->mem = mem;
@@ -200,12 +271,19 @@ static objcopy *make_copy(void **object, void **vptr, uintptr_t start, uintptr_t
     c->object = object;
     c->orig_vptr = vptr;
     c->copy_vptr = (void **)((uintptr_t)mem + ((uintptr_t)vptr - start));
-    return c;
+    int st = follow_class_hooks(c, start, end);
+    if (st != CHOOK_OK) {
+        drop_copy(c);
+        return st;
+    }
+    *out = c;
+    return CHOOK_OK;
 }
 
 int chook_object_install(void *object, size_t index, void *replacement, void **original,
                          chook_slot_hook **handle)
 {
+    chook__clear_error();
     if (!replacement) return chook__fail(CHOOK_EINVAL, "chook_object_install: replacement is NULL");
     void **vptr;
     uintptr_t s, e;
@@ -217,9 +295,8 @@ int chook_object_install(void *object, size_t index, void *replacement, void **o
     int status = CHOOK_OK, fresh = 0;
     if (!c) {
         if (!s) guess_extent(vptr, index, &s, &e);
-        c = make_copy((void **)object, vptr, s, e);
-        if (!c) status = chook__fail(CHOOK_ENOMEM, "out of memory for a private vtable");
-        fresh = 1;
+        status = make_copy((void **)object, vptr, s, e, &c);
+        fresh = status == CHOOK_OK;
     }
     if (status == CHOOK_OK)
         status = install_locked(&c->copy_vptr[index], replacement, original, c, handle);
@@ -232,14 +309,14 @@ int chook_object_install(void *object, size_t index, void *replacement, void **o
         } else {
             struct chook_slot_hook *h = hooks;
             hooks = h->next;
+            chook__handle_release(h->handle);
             chook__free(h, sizeof(*h));
             if (handle) *handle = NULL;
         }
     }
     if (status != CHOOK_OK && fresh && c) {
         /* Never reachable: the object was not switched to it. */
-        chook__free(c->mem, c->bytes);
-        chook__free(c, sizeof(*c));
+        drop_copy(c);
     }
     if (status == CHOOK_OK) c->users++;
     chook__mutex_unlock(&slots_lock);
@@ -248,15 +325,19 @@ int chook_object_install(void *object, size_t index, void *replacement, void **o
 
 int chook_slot_remove(chook_slot_hook *handle)
 {
-    if (!handle) return chook__fail(CHOOK_EINVAL, "chook_slot_remove: handle is NULL");
+    chook__clear_error();
+    struct chook_slot_hook *h;
     chook__mutex_lock(&slots_lock);
+    /* Garbage is refused without a dereference, a stale handle by its generation. */
+    int hst = chook__handle_get((uintptr_t)handle, CHOOK__H_SLOT, "slot hook", (void **)&h);
     struct chook_slot_hook **pp = &hooks;
-    while (*pp && *pp != handle) pp = &(*pp)->next;
-    if (!*pp) {
+    while (hst == CHOOK_OK && *pp && *pp != h) pp = &(*pp)->next;
+    if (hst == CHOOK_OK && !*pp)
+        hst = chook__fail(CHOOK_ENOTHOOKED, "slot hook %p is not installed", (void *)handle);
+    if (hst != CHOOK_OK) {
         chook__mutex_unlock(&slots_lock);
-        return chook__fail(CHOOK_ENOTHOOKED, "slot hook %p is not installed", (void *)handle);
+        return hst;
     }
-    struct chook_slot_hook *h = handle;
     int status = CHOOK_OK;
     for (struct chook_slot_hook *n = hooks; n != h && status == CHOOK_OK; n = n->next)
         if (n->slot == h->slot)
@@ -275,6 +356,7 @@ int chook_slot_remove(chook_slot_hook *handle)
     if (status == CHOOK_OK && c) c->users--;
     if (status == CHOOK_OK) {
         *pp = h->next;
+        chook__handle_release(h->handle);
         chook__free(h, sizeof(*h));
     }
     chook__mutex_unlock(&slots_lock);

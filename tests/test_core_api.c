@@ -219,7 +219,11 @@ Test(transaction, misuse_is_reported)
     cr_assert_eq(chook_transaction_abort(), CHOOK_ETXN);
     cr_assert_eq(chook_transaction_begin(), CHOOK_OK);
     cr_assert_eq(chook_transaction_begin(), CHOOK_ETXN);
-    cr_assert_eq(chook_transaction_commit(), CHOOK_OK);
+    /* A nested begin is a failing call inside the open transaction: its commit
+     * fails with it (and closes it). */
+    cr_assert_eq(chook_transaction_commit(), CHOOK_ETXN);
+    cr_assert(strstr(chook_last_error(), "do not nest"), "%s", chook_last_error());
+    cr_assert_eq(chook_transaction_commit(), CHOOK_ETXN);
 }
 
 Test(transaction, install_and_remove_in_one_transaction_leaves_nothing)

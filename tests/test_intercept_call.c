@@ -5,6 +5,7 @@
  * back. Also: per-thread records of exited threads are reused.
  */
 #include <criterion/criterion.h>
+#include <string.h>
 #include <pthread.h>
 
 #include "call.h"
@@ -54,7 +55,9 @@ Test(call, accessors_tolerate_a_null_context)
     cr_expect_null(chook_retval(NULL));
     cr_expect_null(chook_retval_fp(NULL));
     cr_expect_null(chook_call_data(NULL));
-    cr_expect_eq(chook_skip(NULL, 1), CHOOK_SKIP);
+    /* No call to skip: an error with a message, not CHOOK_SKIP. */
+    cr_expect_eq(chook_skip(NULL, 1), CHOOK_EINVAL);
+    cr_expect(strstr(chook_last_error(), "call is NULL"), "%s", chook_last_error());
     cr_expect_eq(chook_call_skipped(NULL), 0);
 }
 
