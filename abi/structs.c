@@ -9,8 +9,8 @@
 #include <chook_mock.h>
 #include <chook_point.h>
 
-#define STRUCT(T) printf("%s %zu\n", #T, sizeof(T))
-#define FIELD(T, f) printf("%s.%s %zu %zu\n", #T, #f, offsetof(T, f), sizeof(((T *)0)->f))
+#include "structs.h"
+
 
 int main(void)
 {
@@ -28,6 +28,7 @@ int main(void)
     FIELD(chook_probe_info, jump);
     FIELD(chook_probe_info, hooked);
     FIELD(chook_probe_info, reason);
+    FIELD(chook_probe_info, function_offset);
     FIELD(chook_probe_info, size);
     FIELD(chook_probe_info, function_offset);
 
@@ -97,6 +98,17 @@ int main(void)
     FIELD(chook_point_info, returns_void);
     FIELD(chook_point_info, state);
     FIELD(chook_point_info, size);
+
+    STRUCT(chook_pattern_match);
+    FIELD(chook_pattern_match, symbol);
+    FIELD(chook_pattern_match, base_len);
+    FIELD(chook_pattern_match, data);
+    FIELD(chook_pattern_match, listener);
+    FIELD(chook_pattern_match, status);
+    FIELD(chook_pattern_match, reason);
+    FIELD(chook_pattern_match, size);
+
+    print_mock_structs();
 
     /* The record CHOOK_POINT defines in the instrumented module (versioned by
      * CHOOK_POINT_ABI, which chook checks on every point it finds). */

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include <chook_mock.h>
+#include <chook/chook_mock.h>
 
 static void *no_memory(size_t n)
 {

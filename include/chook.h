@@ -10,10 +10,10 @@
  *     static int (*orig_puts)(const char *);
  *     static int my_puts(const char *s) { orig_puts("[hooked]"); return orig_puts(s); }
  *
- *     if (chook_install(puts, my_puts, (void **)&orig_puts) != CHOOK_OK)
+ *     if (CHOOK_INSTALL(puts, my_puts, &orig_puts) != CHOOK_OK)  // type-checked
  *         fprintf(stderr, "hook failed: %s\n", chook_last_error());
  *     puts("hello");                 // prints "[hooked]" then "hello"
- *     chook_uninstall(puts);         // the original bytes are back
+ *     CHOOK_UNINSTALL(puts);         // the original bytes are back
  *
  * How it works: the first instructions of the target are relocated into a
  * trampoline (which is what `original` points to) and replaced by a jump to the
@@ -113,12 +113,12 @@ CHOOK_API const char *chook_version_string(void);
  * Structures and the ABI. Fields are only ever added at the end of a structure,
  * after a field `size` (chook_symbol: `size_of_struct`), never moved:
  * - Structures the caller fills for chook to read (chook_config,
- *   chook_attach_opts): set `size` to sizeof the structure, or leave it 0
+ *   chook_attach_opts, chook_mock_opts): set `size` to sizeof the structure, or leave it 0
  *   (zero-initialise), which means the layout it had when `size` was added. A
  *   newer library reads only the fields `size` covers, so a program built against
  *   an older header keeps working.
  * - Structures chook fills (chook_probe_info, chook_symbol, chook_point_info) or
- *   hands out (chook_module): chook sets `size` to the bytes it filled, so a
+ *   hands out (chook_module, chook_pattern_match): chook sets `size` to the bytes it filled, so a
  *   field added later is present when its offset is below `size`. When the
  *   caller allocates one (chook_probe(), chook_symbol_lookup(),
  *   chook_point_get_info()), it sets `size` to sizeof before the call or
@@ -312,6 +312,35 @@ CHOOK_API int chook_remove(chook_hook *hook);
  *         nothing is written), CHOOK_ETHREADS.
  */
 CHOOK_API int chook_uninstall(void *target);
+
+/*
+ * Type-safe forms, for C (GCC and Clang; clean under -Wpedantic). C++ has the
+ * same as templates in <chook.hpp> (chook::install, ...).
+ *
+ *     static int (*orig_puts)(const char *);
+ *     static int my_puts(const char *s) { orig_puts("[hooked]"); return orig_puts(s); }
+ *     CHOOK_INSTALL(puts, my_puts, &orig_puts);   // no casts
+ *     CHOOK_UNINSTALL(puts);
+ *
+ * CHOOK_INSTALL(target, replacement, original) is chook_install() after checking
+ * at compile time that replacement has target's type and original points to a
+ * pointer of that type (the build fails otherwise). CHOOK_INSTALL_EX adds the
+ * hook handle. CHOOK_FN(f) is function f as the void * the other functions take
+ * (a plain cast of a function to void * is a -Wpedantic warning).
+ */
+#define CHOOK_FN(f) ((void *)(uintptr_t)(f))
+#define CHOOK__SAME_FN(target, other, what)                                               \
+    _Static_assert(__builtin_types_compatible_p(__typeof__(&*(target)), __typeof__(other)), \
+                   what)
+#define CHOOK_INSTALL_EX(target, replacement, original, hook)                             \
+    __extension__({                                                                       \
+        CHOOK__SAME_FN(target, &*(replacement), "the replacement must have the target's type"); \
+        CHOOK__SAME_FN(target, *(original), "original must point to a pointer of the target's type"); \
+        chook_install_ex(CHOOK_FN(target), CHOOK_FN(replacement), (void **)(original), hook); \
+    })
+#define CHOOK_INSTALL(target, replacement, original)                                      \
+    CHOOK_INSTALL_EX(target, replacement, original, (chook_hook **)0)
+#define CHOOK_UNINSTALL(target) chook_uninstall(CHOOK_FN(target))
 
 /**
  * Reports whether a handle's hook is installed (committed and not removed).

@@ -66,7 +66,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <chook.h>
+#include "chook.h"
 
 #ifdef __cplusplus
 extern "C" {

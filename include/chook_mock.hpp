@@ -53,7 +53,7 @@
 #include <utility>
 #include <vector>
 
-#include <chook_mock.h>
+#include "chook_mock.h"
 
 namespace chook {
 
