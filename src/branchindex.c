@@ -21,7 +21,6 @@
  */
 #include <elf.h>
 #include <link.h>
-#include <stdio.h>
 
 #include "codepage.h"
 #include "hook.h"
@@ -264,11 +263,34 @@ int chook__branch_index_stats(uintptr_t addr, size_t *branches, size_t *bytes,
     return st;
 }
 
+/* Appends s at out[*pos] (NUL-terminated, cut at len). No libc: the user may
+ * have hooked snprintf, and this runs inside chook's calls. */
+static void put_str(char *out, size_t len, size_t *pos, const char *s)
+{
+    while (*s && *pos + 1 < len) out[(*pos)++] = *s++;
+    out[*pos < len ? *pos : len - 1] = 0;
+}
+
+static void put_hex(char *out, size_t len, size_t *pos, uintptr_t v)
+{
+    char digits[2 + 2 * sizeof v + 1], *p = digits + sizeof digits - 1;
+    *p = 0;
+    do {
+        *--p = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    *--p = 'x';
+    *--p = '0';
+    put_str(out, len, pos, p);
+}
+
 void chook__describe_code(uintptr_t addr, char *out, size_t len)
 {
+    if (!out || !len) return;
     chook__saved_error saved;
     chook__error_save(&saved);
     chook__module *m = chook__module_at(addr);
+    size_t pos = 0;
     out[0] = 0;
     if (m && chook__module_parse(m) == CHOOK_OK) {
         long k = chook__symtab_at(&m->tab, addr - m->base);
@@ -279,14 +301,23 @@ void chook__describe_code(uintptr_t addr, char *out, size_t len)
             int inside = s->size ? addr < a + s->size
                                  : ((size_t)k + 1 == m->tab.n_by_addr ||
                                     addr < m->base + m->tab.syms[m->tab.by_addr[k + 1]].value);
-            if (inside)
-                snprintf(out, len, "%s+0x%lx in %s", m->tab.strings + s->name,
-                         (unsigned long)(addr - a), m->basename);
+            if (inside) {
+                put_str(out, len, &pos, m->tab.strings + s->name);
+                put_str(out, len, &pos, "+");
+                put_hex(out, len, &pos, addr - a);
+                put_str(out, len, &pos, " in ");
+                put_str(out, len, &pos, m->basename);
+            }
         }
     }
-    if (!out[0]) {
-        if (m) snprintf(out, len, "%s+0x%lx", m->basename, (unsigned long)(addr - m->base));
-        else snprintf(out, len, "0x%lx", (unsigned long)addr);
+    if (!pos) {
+        if (m) {
+            put_str(out, len, &pos, m->basename);
+            put_str(out, len, &pos, "+");
+            put_hex(out, len, &pos, addr - m->base);
+        } else {
+            put_hex(out, len, &pos, addr);
+        }
     }
     chook__module_unref(m);
     chook__error_restore(&saved);

@@ -3,7 +3,6 @@
  * stub in executable memory near it. Everything here runs under the commit lock
  * and before any thread is parked, so it may format messages.
  */
-#include <stdio.h>
 #include <sys/mman.h>
 
 #include "codepage.h"
@@ -543,16 +542,19 @@ int chook__site_examine(uintptr_t target, chook_probe_info *info)
             /* Hookable, but not a function entry: say so. */
             char where[160];
             chook__describe_code(target, where, sizeof where);
-            char note[512];
-            snprintf(note, sizeof note,
-                             "inside a function: %s, %s; replacements run with that "
-                             "point's registers and stack, listeners are refused", where,
-                             a->boundary_unknown ? "boundary not checked (the code before "
-                             "it does not decode)" : "at an instruction boundary");
-            /* A long symbol name may cut the note short. */
-            size_t nl = chook__strlen(note);
-            if (nl >= sizeof info->reason) nl = sizeof info->reason - 1;
-            chook__memcpy(info->reason, note, nl);
+            /* Built by hand: the user may have hooked snprintf. A long symbol
+             * name may cut the note short. */
+            const char *parts[] = {
+                "inside a function: ", where,
+                a->boundary_unknown ? ", boundary not checked (the code before it does "
+                                      "not decode)" : ", at an instruction boundary",
+                "; replacements run with that point's registers and stack, listeners "
+                "are refused",
+            };
+            size_t nl = 0;
+            for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+                for (const char *c = parts[i]; *c && nl + 1 < sizeof info->reason; c++)
+                    info->reason[nl++] = *c;
             info->reason[nl] = 0;
         }
     }
