@@ -28,7 +28,6 @@ int main(void)
     FIELD(chook_probe_info, jump);
     FIELD(chook_probe_info, hooked);
     FIELD(chook_probe_info, reason);
-    FIELD(chook_probe_info, function_offset);
     FIELD(chook_probe_info, size);
     FIELD(chook_probe_info, function_offset);
 
