@@ -6,7 +6,6 @@
 #include <stdio.h>
 
 #include <chook.h>
-#include <chook_mock.h>
 #include <chook_point.h>
 
 #include "structs.h"
@@ -139,16 +138,5 @@ int main(void)
     FIELD(struct chook_point_frame, space_size);
     FIELD(struct chook_point_frame, space);
     STRUCT(struct chook_point_type);
-
-    STRUCT(chook_mock_opts);
-    FIELD(chook_mock_opts, flags);
-    FIELD(chook_mock_opts, data);
-    FIELD(chook_mock_opts, capture);
-    FIELD(chook_mock_opts, size);
-
-    STRUCT(chook_mock_step);
-    FIELD(chook_mock_step, value);
-    FIELD(chook_mock_step, error);
-    FIELD(chook_mock_step, times);
     return 0;
 }

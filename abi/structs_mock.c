@@ -1,6 +1,6 @@
 /*
- * The layouts of chook_mock.h, printed apart: chook_mock.h and chook_point.h
- * cannot be included in one file (both define CHOOK_RETURN).
+ * The layouts of chook_mock.h, printed apart (the step macros were once named
+ * CHOOK_RETURN*, like chook_point.h's; now CHOOK_MOCK_RETURN*).
  */
 #include <stdio.h>
 

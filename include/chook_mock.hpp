@@ -1,7 +1,7 @@
 /*
  * chook_mock.hpp — C++ RAII guards for chook mocks (see chook_mock.h).
  *
- *     #include <chook_mock.hpp>
+ *     #include <chook/chook_mock.hpp>
  *
  *     TEST(Archive, ReportsAFullDisk) {
  *         chook::mock w(::write, [](int, const void *, size_t) -> ssize_t {

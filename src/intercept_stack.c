@@ -17,7 +17,8 @@
  * a lost or overwritten entry only costs another walk.
  *
  * A caller without unwind information (generated code) gets the rest of its
- * stack mapping, at most CHOOK__ICPT_MAX_STACK bytes; so do callers whose frame
+ * stack mapping, at most CHOOK__ICPT_MAX_STACK bytes, measured at every call
+ * (never cached: it depends on the depth of the call); so do callers whose frame
  * is larger (the arguments are at its bottom, so only more than 4096 bytes of
  * stack arguments would be cut: a signature or stack_bytes is needed there).
  */
@@ -87,7 +88,9 @@ uint32_t chook__icpt_window(uintptr_t entry)
         bytes = chook__maps_find(args, &r) == CHOOK_OK && r.end > args ? r.end - args : 0;
         __asm__ volatile("" ::: "memory");
         chook__tls.busy--;
-        cache = bytes >= CHOOK__ICPT_MAX_STACK; /* the same at any depth */
+        /* Not cached: the rest of the mapping depends on how deep this call is,
+         * and the same call site may come again nearer the top of a stack. */
+        cache = 0;
         __atomic_fetch_add(&n_mapped, 1, __ATOMIC_RELAXED);
     }
     /* A multiple of 16 for the copy: rounded up within the caller's frame (the
