@@ -3,9 +3,11 @@
 #                   (no tests: needs only the build dependencies; installs nothing)
 #   make demo       install the build dependencies when missing, build, run the examples
 #   make test       install every dependency when missing, then everything CI checks:
-#                   tests, sanitizer build, short fuzz, cppcheck (warnings are errors)
+#                   tests, sanitizer build, short fuzz, cppcheck (warnings are errors),
+#                   the arm64 checks in qemu-system
 #   make bench      benchmarks (ARGS=--json for machine-readable output)
 #   make stress     long stress runs        make fuzz   long fuzz run
+#   make test-arm64 the arm64 checks in an emulated arm64 machine (qemu-system)
 #   make install    cmake --install (PREFIX=/usr/local)
 MAKEFLAGS += --no-print-directory
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
@@ -16,7 +18,7 @@ CMAKE_FLAGS ?=
 # The project's own test builds: tests on, warnings are errors.
 CHECK_FLAGS = -DCHOOK_TESTS=ON -DCHOOK_WERROR=ON
 
-.PHONY: all deps build build-quiet test test-release test-asan fuzz-short cppcheck demo bench stress fuzz install clean
+.PHONY: all deps build build-quiet test test-release test-asan fuzz-short cppcheck demo bench stress fuzz install clean test-arm64
 
 all: build
 
@@ -35,7 +37,7 @@ build-quiet:
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHOOK_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build -j $(JOBS) >build/.build.log 2>&1 || { cat build/.build.log; exit 1; }
 
-test: test-release test-asan fuzz-short cppcheck
+test: test-release test-asan fuzz-short cppcheck test-arm64
 	@echo "chook: all checks passed"
 
 test-release:
@@ -75,6 +77,11 @@ cppcheck:
 	    --suppress=missingIncludeSystem --suppress=ctuuninitvar src include
 	@echo "cppcheck: clean"
 
+# The arm64 back end's checks under qemu-system-aarch64 (scripts/arm64-vm.sh):
+# boots Debian's arm64 kernel with the test programs in an initramfs.
+test-arm64:
+	@scripts/arm64-vm.sh build-arm64
+
 demo: deps
 	@$(MAKE) build-quiet
 	@scripts/demo.sh build
@@ -92,4 +99,4 @@ install: build
 	@cmake --install build --prefix $(PREFIX)
 
 clean:
-	@rm -rf build build-asan build-fuzz
+	@rm -rf build build-asan build-fuzz build-arm64

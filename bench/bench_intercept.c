@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <chook.h>
 #include <chook_typed_fixed.h>
@@ -128,16 +129,40 @@ static void detach(enum variant v, struct active *a)
     if (st != CHOOK_OK) die("detach");
 }
 
+/* Options (for instruction counts under valgrind --tool=callgrind): --rounds R,
+ * --calls N per timing, --only VARIANT (one variant besides the direct call;
+ * "direct" for none). */
+static long option(int argc, char **argv, const char *name, long dflt)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0) return atol(argv[i + 1]);
+    return dflt;
+}
+
+static int only_variant(int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--only") != 0) continue;
+        for (int v = 0; v < V_COUNT; v++)
+            if (strcmp(argv[i + 1], names[v]) == 0) return v;
+        return V_COUNT; /* "direct" (or unknown): no variant */
+    }
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     bench_begin(argc, argv, "chook interception: cost per call");
-    const long n = 1000000;
+    const long n = option(argc, argv, "--calls", 1000000);
+    const long rounds = option(argc, argv, "--rounds", 40);
+    const int only = only_variant(argc, argv);
     double direct = 1e9, best[V_COUNT];
     for (int v = 0; v < V_COUNT; v++) best[v] = 1e9;
-    for (int round = 0; round < 40; round++) {
+    for (long round = 0; round < rounds; round++) {
         double d = time_calls(bench_icpt_target, n);
         if (d < direct) direct = d;
         for (int v = 0; v < V_COUNT; v++) {
+            if (only >= 0 && v != only) continue;
             struct active a = { 0 };
             attach((enum variant)v, &a);
             double t = time_calls(bench_icpt_target, n);

@@ -6,8 +6,8 @@
  * direct call of that replacement in the same round (the added time is the
  * mock's own). Variants: a replacement mock of every thread (atomic count), of
  * one thread (plain count; other threads pass through), a replacement calling
- * the real function through chook_mock_original(), a sequence mock (listener;
- * of every thread and of one thread), and a bare chook_install() of the same replacement for reference. Target:
+ * the real function through chook_mock_original(), a sequence mock (of every
+ * thread and of one thread), and a bare chook_install() of the same replacement for reference. Target:
  * under 10 ns added per mocked call. Each round times every variant (best of a
  * few short batches); min, median and max over the rounds.
  *

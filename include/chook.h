@@ -82,6 +82,52 @@ extern "C" {
 #endif
 
 /* ============================================================================
+ * Version
+ * ========================================================================== */
+
+/* The version of this header. The library's major version is its ABI: its soname
+ * is libchook.so.MAJOR. Within a major version, functions, statuses, flags and
+ * fields at the end of the structures below are only ever added. */
+#define CHOOK_VERSION_MAJOR 0
+#define CHOOK_VERSION_MINOR 1
+#define CHOOK_VERSION_PATCH 0
+#define CHOOK_VERSION_STRING "0.1.0"
+/** Encodes a version as one comparable number: 1.2.3 is 1002003. */
+#define CHOOK_MAKE_VERSION(major, minor, patch) ((major) * 1000000 + (minor) * 1000 + (patch))
+/** This header's version as one number (compare with chook_version()). */
+#define CHOOK_VERSION \
+    CHOOK_MAKE_VERSION(CHOOK_VERSION_MAJOR, CHOOK_VERSION_MINOR, CHOOK_VERSION_PATCH)
+
+/**
+ * The version of the library running in the process, as CHOOK_VERSION encodes it;
+ * it may be newer than the header the caller was compiled with (same major).
+ *
+ * Thread safety: any thread, async-signal-safe.
+ */
+CHOOK_API int chook_version(void);
+
+/** The library's version as a static string, e.g. "0.1.0". Never NULL. */
+CHOOK_API const char *chook_version_string(void);
+
+/*
+ * Structures and the ABI. Fields are only ever added at the end of a structure,
+ * after a field `size` (chook_symbol: `size_of_struct`), never moved:
+ * - Structures the caller fills for chook to read (chook_config,
+ *   chook_attach_opts): set `size` to sizeof the structure, or leave it 0
+ *   (zero-initialise), which means the layout it had when `size` was added. A
+ *   newer library reads only the fields `size` covers, so a program built against
+ *   an older header keeps working.
+ * - Structures chook fills (chook_probe_info, chook_symbol, chook_point_info) or
+ *   hands out (chook_module): chook sets `size` to the bytes it filled, so a
+ *   field added later is present when its offset is below `size`. When the
+ *   caller allocates one (chook_probe(), chook_symbol_lookup(),
+ *   chook_point_get_info()), it sets `size` to sizeof before the call or
+ *   zero-initialises it; a newer library writes the original layout plus only
+ *   the added fields that `size` covers. Never allocate the structures chook
+ *   hands out, nor copy them by value.
+ */
+
+/* ============================================================================
  * Status codes
  * ========================================================================== */
 
@@ -97,7 +143,7 @@ enum chook_status {
     CHOOK_ETOOSHORT   =  -5, /**< The function is shorter than the jump and has no usable padding. */
     CHOOK_EBRANCHIN   =  -6, /**< Some code branches into the bytes the patch would overwrite. */
     CHOOK_EUNRELOC    =  -7, /**< An instruction in the patched bytes cannot be relocated. */
-    CHOOK_EDECODE     =  -8, /**< The bytes at the target do not decode as instructions. */
+    CHOOK_EDECODE     =  -8, /**< The bytes at the target do not decode as instructions, or the target is inside an instruction. */
     CHOOK_ENOTHOOKED  =  -9, /**< Nothing of that kind is installed there. */
     CHOOK_EEXIST      = -10, /**< That replacement/listener is already installed there. */
     CHOOK_ESELF       = -11, /**< The replacement is the target itself. */
@@ -111,6 +157,9 @@ enum chook_status {
     CHOOK_EBUSY       = -19, /**< The operation cannot be done from here now (e.g. wait from inside a callback). */
     CHOOK_ENOTSUP     = -20, /**< Not supported (signature, format, ...). */
     CHOOK_EINTERNAL   = -21, /**< An internal error: please report it with chook_last_error(). */
+    CHOOK_ENOLEAVE    = -22, /**< The function returns twice or reads its own return address
+                                  (setjmp, vfork, getcontext, dlsym, ...): it cannot be called
+                                  from chook's frame (no on_leave, no CHOOK_KEEP_REGS). */
 };
 
 /**
@@ -235,14 +284,15 @@ CHOOK_API int chook_hook_active(const chook_hook *hook);
  * this thread are checked and prepared at once (a bad target fails at the call)
  * but applied only at commit, all together. So are the calls built on them:
  * chook_install_name(), chook_uninstall_name(), chook_replace(),
- * chook_typed_attach() and chook_typed_detach().
+ * chook_typed_attach() and chook_typed_detach(), and listeners: chook_attach(),
+ * chook_attach_ex(), chook_attach_name(), chook_attach_pattern(), chook_detach().
  *
  * Any of those calls that fails on this thread while the transaction is open
  * (at any check: a NULL argument, an unknown symbol, a bad target, a stale
  * handle...) makes chook_transaction_commit() fail with its status and message
- * and apply nothing. Calls that are not part of transactions (listeners,
- * import, slot and deferred hooks, points, queries) are applied or answered at
- * once and do not affect it.
+ * and apply nothing. Calls that are not part of transactions (import, slot and
+ * deferred hooks, points, queries) are applied or answered at once and do not
+ * affect it.
  *
  * @return CHOOK_OK; CHOOK_ETXN when this thread already has an open transaction:
  *         transactions do not nest, and the open one fails too (its commit
@@ -292,7 +342,17 @@ typedef struct chook_probe_info {
     size_t trampoline_size;  /**< Bytes of relocated code plus the jump back. */
     enum chook_jump_kind jump; /**< Jump that would be written. */
     int hooked;              /**< 1 when chook already hooks this target. */
-    char reason[192];        /**< Why not, when status != CHOOK_OK; "" otherwise. */
+    char reason[192];        /**< Why not, when status != CHOOK_OK. When hookable: "" at a
+                                  function's entry, a note for a point inside a function
+                                  (see function_offset). */
+    size_t function_offset;  /**< Bytes from the start of the function symbol that holds
+                                  the target: 0 at its entry (or when no symbol is known).
+                                  Otherwise the target is inside a function: only at an
+                                  instruction boundary, only for chook_install() (listeners
+                                  are refused), and the replacement runs with the
+                                  registers and stack of that point, not a call's. */
+    size_t size;             /**< In: sizeof(chook_probe_info), or 0 (see "Structures and
+                                  the ABI"). Out: the bytes chook filled. */
 } chook_probe_info;
 
 /**
@@ -322,12 +382,15 @@ typedef struct chook_config {
      *  1000). A thread that has not parked by then (it blocks the signal, or is
      *  stuck in the kernel) makes the commit fail with CHOOK_ETHREADS. */
     unsigned stop_timeout_ms;
+    /** sizeof(chook_config), or 0 (see "Structures and the ABI"). */
+    size_t size;
 } chook_config;
 
 /**
  * Changes process-wide settings. Fields left 0 keep their current value.
  *
- * @return CHOOK_OK; CHOOK_EINVAL (NULL, or a signal that is not a real-time signal).
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, a signal that is not a real-time signal, or a
+ *         size that is neither 0 nor at least that of the original layout).
  */
 CHOOK_API int chook_configure(const chook_config *config);
 
@@ -445,6 +508,8 @@ typedef struct chook_attach_opts {
      *  listener has an on_leave; 0 means: from the signature (plus 64 for "..."),
      *  else 64. Rounded up to 16, at most 4096. */
     size_t stack_bytes;
+    /** sizeof(chook_attach_opts), or 0 (see "Structures and the ABI"). */
+    size_t size;
 } chook_attach_opts;
 
 /**
@@ -458,15 +523,22 @@ typedef struct chook_attach_opts {
  * @param listener  Receives the listener handle (must not be NULL). Owned by
  *                  chook; valid until chook_detach().
  * @return CHOOK_OK; CHOOK_EINVAL (NULL target or listener, both callbacks NULL),
- *         CHOOK_ENOMEM, CHOOK_ETXN (first listener of a target while the calling
- *         thread has a transaction open: its hook cannot wait for the commit), or
+ *         CHOOK_ENOMEM, CHOOK_EBUSY (another thread's open transaction attaches
+ *         or detaches listeners of this target), CHOOK_ETXN (this thread's open
+ *         transaction detaches listeners of this target), or
  *         CHOOK_ENOTSUP (the target has 256 listeners already: each costs 16
  *         bytes of stack in every call), or any status of chook_install() for the
  *         first listener of a target (the target gets one hook of the core's
  *         chain for all its listeners). On failure nothing is attached.
  *
  * The listener takes effect for calls that start after this returns; calls
- * already in flight do not see it. Listeners and replacements (chook_install)
+ * already in flight do not see it.
+ *
+ * Inside a transaction (chook_transaction_begin()) the listener is checked and
+ * queued, and takes effect at the commit, with every other operation of the
+ * transaction: one stop of the threads for a batch of attaches. The handle is
+ * returned at once but valid only once the commit succeeded (after an abort or
+ * a failed commit it is freed). A failing attach makes the commit fail. Listeners and replacements (chook_install)
  * coexist on one target: the listeners' hook is one link of the chain.
  *
  * Thread safety: any thread, including from inside a callback (the running call
@@ -480,7 +552,8 @@ CHOOK_API int chook_attach(void *target, chook_enter_fn on_enter, chook_leave_fn
  *
  * @param opts  May be NULL (same as chook_attach()).
  * @return As chook_attach(); CHOOK_EINVAL or CHOOK_ENOTSUP for a bad signature
- *         (the message names the position) or stack_bytes over 4096.
+ *         (the message names the position) or stack_bytes over 4096; CHOOK_EINVAL
+ *         for a size that is neither 0 nor at least that of the original layout.
  */
 CHOOK_API int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_leave,
                               void *data, const chook_attach_opts *opts,
@@ -506,8 +579,13 @@ CHOOK_API int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave
  * a target goes, its hook is removed from the core's chain (the target's bytes
  * are restored when nothing else hooks it).
  *
- * @return Also CHOOK_ETXN when it is the target's last listener and the calling
- *         thread has a transaction open (nothing is detached).
+ * Inside a transaction the detach is queued and takes effect at the commit (the
+ * guarantee above holds when the commit returns); an abort keeps the listener
+ * attached.
+ *
+ * @return Also CHOOK_EBUSY (another thread's open transaction attaches or
+ *         detaches listeners of this target); CHOOK_ETXN (this thread's open
+ *         transaction attaches listeners there, or attached this one).
  *
  * Thread safety: any thread, including from inside a callback (also the
  * listener's own; detaches from callbacks on two threads do not wait for each
@@ -525,7 +603,10 @@ CHOOK_API int chook_detach(chook_listener *listener);
  * @param timeout_ms  How long to wait at most; 0 only checks.
  * @return CHOOK_OK; CHOOK_EBUSY when a callback is still running or pending after
  *         the timeout (the message names a thread), or when called from inside a
- *         callback whose own call is one of those waited for.
+ *         callback whose own call is one of those waited for. A call of exit(),
+ *         quick_exit(), _exit(), _Exit(), abort() or pthread_exit() on the calling
+ *         thread (an atexit handler or a destructor runs inside it) is not waited
+ *         for: it never returns to its leave step. Its listener set is kept.
  *
  * Thread safety: any thread, not from a signal handler. A call blocked inside an
  * intercepted function (e.g. read()) keeps its on_leave pending until it returns.
@@ -659,9 +740,10 @@ typedef struct chook_typed {
     chook_fn epilog;        /**< Cast to the generated epilog type, or NULL. */
 } chook_typed;
 
-/* Per-thread state read inline by the CHOOK_TYPED replacements (internal: use
- * the functions above). ring holds the closures entered but not yet asked for
- * (see chook_current()); busy counts callbacks running on the thread. */
+/* Per-thread state read inline by the CHOOK_TYPED replacements, which reach it
+ * through chook_typed_thread() (for the macros only: use the functions above).
+ * ring holds the closures entered but not yet asked for (see chook_current());
+ * busy counts callbacks running on the thread. Its layout is part of the ABI. */
 #define CHOOK__CLOSURE_RING 16
 typedef struct chook__thread_state {
     uint64_t ring_pos;   /* bytes pushed on ring */
@@ -669,7 +751,15 @@ typedef struct chook__thread_state {
     uint32_t ignore;     /* chook_ignore_thread() */
     const chook_closure *ring[CHOOK__CLOSURE_RING];
 } chook__thread_state;
-CHOOK_API extern __thread chook__thread_state chook__tls __attribute__((tls_model("initial-exec")));
+
+/**
+ * The calling thread's state, for the code CHOOK_TYPED generates (not for direct
+ * use). Never NULL; the same pointer for the life of the thread.
+ *
+ * Thread safety: calling thread; async-signal-safe once the thread has made one
+ * intercepted call.
+ */
+CHOOK_API chook__thread_state *chook_typed_thread(void) __attribute__((const));
 
 /* chook_current(), inline. */
 static inline const chook_closure *chook__closure_pop(chook__thread_state *t)
@@ -755,7 +845,7 @@ CHOOK_API int chook_typed_detach(chook_typed *typed);
 #define CHOOK__TYPED_REPLACEMENT(NAME, PRO, EPI, R, ...)                                 \
     static R NAME##_replacement(CHOOK__EACH(CHOOK__PARAM, __VA_ARGS__))                   \
     {                                                                                     \
-        chook__thread_state *ts_ = &chook__tls;                                           \
+        chook__thread_state *ts_ = chook_typed_thread();                                  \
         const chook_closure *c_ = chook__closure_pop(ts_);                                \
         R (*orig_)(__VA_ARGS__) = (R (*)(__VA_ARGS__))c_->original;                       \
         if (ts_->busy | ts_->ignore) return orig_(CHOOK__EACH(CHOOK__NAME, __VA_ARGS__)); \
@@ -783,7 +873,7 @@ CHOOK_API int chook_typed_detach(chook_typed *typed);
 #define CHOOK__TYPED_REPLACEMENT_VOID(NAME, PRO, EPI, ...)                               \
     static void NAME##_replacement(CHOOK__EACH(CHOOK__PARAM, __VA_ARGS__))                \
     {                                                                                     \
-        chook__thread_state *ts_ = &chook__tls;                                           \
+        chook__thread_state *ts_ = chook_typed_thread();                                  \
         const chook_closure *c_ = chook__closure_pop(ts_);                                \
         void (*orig_)(__VA_ARGS__) = (void (*)(__VA_ARGS__))c_->original;                 \
         if (ts_->busy | ts_->ignore) {                                                    \
@@ -854,6 +944,8 @@ typedef struct chook_module {
     void *start;        /**< Lowest address of its loaded segments. */
     void *end;          /**< End of its highest loaded segment. */
     int is_main;        /**< 1 for the main program, 0 otherwise. */
+    size_t size;        /**< Bytes of this structure chook filled (see "Structures
+                             and the ABI"). */
 } chook_module;
 
 /** Called for each module by chook_module_each(); return non-zero to stop. */
@@ -916,6 +1008,9 @@ typedef struct chook_symbol {
     unsigned flags;              /**< CHOOK_SYMBOL_* bits. */
     void *resolver;              /**< For an IFUNC, its resolver; NULL otherwise. */
     const chook_module *module;  /**< The module that defines it. */
+    size_t size_of_struct;       /**< Bytes of this structure chook filled (see
+                                      "Structures and the ABI"); `size` is the
+                                      symbol's. */
 } chook_symbol;
 
 /**
@@ -971,6 +1066,33 @@ typedef int (*chook_symbol_fn)(const chook_symbol *symbol, void *data);
  */
 CHOOK_API int chook_symbol_each(const char *pattern, chook_symbol_fn fn, void *data);
 
+/** Flags of chook_symbol_each_ex() and chook_attach_pattern(). */
+enum chook_each_flags {
+    /** Only exported functions (in .dynsym, global or weak binding): what other
+     *  modules can call. Without it a module's local and hidden functions are
+     *  reported too (all of libc's internal ones once its debug file is
+     *  installed); tracers want this flag for libraries. */
+    CHOOK_EACH_EXPORTED = 1 << 0,
+    /** A symbol pattern also matches the compiler's clones of the names it
+     *  matches: "foo" finds foo.constprop.0, foo.isra.0, foo.part.0, foo.cold,
+     *  foo.lto_priv.0 (GCC) and foo.llvm.N (Clang) besides foo. A clone may take
+     *  other parameters than the function it copies (constprop and isra drop or
+     *  split them); a .cold part is not a function entry at all. */
+    CHOOK_EACH_CLONES = 1 << 1,
+};
+
+/**
+ * chook_symbol_each() with flags.
+ *
+ * @param pattern, fn, data  As chook_symbol_each().
+ * @param flags    CHOOK_EACH_* bits; 0 is chook_symbol_each().
+ * @return As chook_symbol_each(); CHOOK_EINVAL for unknown flags.
+ *
+ * Thread safety: any thread.
+ */
+CHOOK_API int chook_symbol_each_ex(const char *pattern, unsigned flags, chook_symbol_fn fn,
+                                   void *data);
+
 /* ---------------------------------------------------------------------------
  * Hooks by name
  * ------------------------------------------------------------------------- */
@@ -1021,6 +1143,72 @@ CHOOK_API int chook_uninstall_name(const char *module, const char *symbol);
 CHOOK_API int chook_attach_name(const char *module, const char *symbol, chook_enter_fn on_enter,
                                 chook_leave_fn on_leave, void *data,
                                 const chook_attach_opts *opts, chook_listener **listener);
+
+/** One function matched by chook_attach_pattern(). */
+typedef struct chook_pattern_match {
+    chook_symbol symbol;       /**< The function (valid while its module is loaded). */
+    size_t base_len;           /**< Length of symbol.name without a compiler clone
+                                    suffix (".constprop.0", ".isra.0", ".part.0",
+                                    ".cold"...); strlen(symbol.name) when none. */
+    void *data;                /**< Given to the listener's callbacks: the `data` of
+                                    chook_attach_pattern(), which `select` may
+                                    replace for this function. */
+    chook_listener *listener;  /**< Its listener when attached, else NULL. */
+    int status;                /**< CHOOK_OK when attached; else why not:
+                                    CHOOK_EEXIST (an alias of a function matched
+                                    before: `reason` names it), CHOOK_ENOTSUP (a
+                                    cold part: entered by a jump, not a call), or
+                                    what chook_attach_ex() / the commit answered. */
+    char reason[192];          /**< The failure's message; "" when attached. */
+} chook_pattern_match;
+
+/** Called by chook_attach_pattern() for each match; see there. */
+typedef int (*chook_pattern_fn)(chook_pattern_match *match, void *arg);
+
+/**
+ * Attaches a listener to every function whose name matches a pattern, all in
+ * one transaction: the threads are stopped once for the whole batch.
+ *
+ *     size_t n;
+ *     chook_attach_pattern("libc.so.6:open*", CHOOK_EACH_EXPORTED, on_enter, on_leave,
+ *                          NULL, NULL, NULL, report, NULL, &n);
+ *
+ * A function known under several names (open and open64) is attached once, under
+ * the first name in module order; the others are reported with CHOOK_EEXIST.
+ * Functions that cannot be hooked (chook_probe() says why) are reported and
+ * skipped; the others are attached.
+ *
+ * @param pattern   As chook_symbol_each() ("MODULE:SYMBOL" globs).
+ * @param flags     CHOOK_EACH_* bits (CHOOK_EACH_EXPORTED for libraries is what a
+ *                  tracer wants; CHOOK_EACH_CLONES reaches the compiler's clones).
+ * @param on_enter, on_leave, opts  As chook_attach_ex(), for every function.
+ * @param data      Default data of every listener (see chook_pattern_match.data).
+ * @param select    Called for each match before anything is attached, with
+ *                  status CHOOK_OK (may be NULL: every match is taken): return 0 to
+ *                  leave the function alone (exclusions), non-zero to attach it;
+ *                  it may set match->data.
+ * @param report    Called once for each selected match after the commit, with
+ *                  listener, status and reason filled in (may be NULL). Matches
+ *                  not selected are not reported.
+ * @param arg       Passed to select and report.
+ * @param attached  Receives the number of listeners attached (may be NULL).
+ * @return CHOOK_OK when the transaction was committed (some functions may have
+ *         been skipped: see report and *attached); CHOOK_EINVAL (NULL pattern,
+ *         bad flags, both callbacks NULL); CHOOK_ENOMODULE, CHOOK_ENOSYM (nothing
+ *         matches); CHOOK_ENOMEM; or what the commit answered (then nothing is
+ *         attached and every report says so). When the calling thread has a
+ *         transaction open, the listeners join it and take effect at its commit
+ *         (the report then says "queued": status CHOOK_OK).
+ *
+ * Detach each listener with chook_detach() (inside one transaction to stop the
+ * threads once).
+ *
+ * Thread safety: any thread; not from a callback of a listener.
+ */
+CHOOK_API int chook_attach_pattern(const char *pattern, unsigned flags, chook_enter_fn on_enter,
+                                   chook_leave_fn on_leave, void *data,
+                                   const chook_attach_opts *opts, chook_pattern_fn select,
+                                   chook_pattern_fn report, void *arg, size_t *attached);
 
 /* ---------------------------------------------------------------------------
  * Import hooks: redirect the calls one module makes

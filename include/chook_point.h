@@ -135,6 +135,10 @@ typedef struct chook_point_info {
     unsigned nargs;         /**< Number of arguments. */
     int returns_void;       /**< 1 for CHOOK_POINT_VOID points. */
     enum chook_point_state state; /**< Attached or not, and how. */
+    size_t size;            /**< chook_point_get_info(): in, sizeof(chook_point_info)
+                                 or 0; out, the bytes chook filled. In
+                                 chook_point_each(): the bytes chook filled (see
+                                 "Structures and the ABI" in chook.h). */
 } chook_point_info;
 
 /* ============================================================================

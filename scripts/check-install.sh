@@ -9,9 +9,12 @@ trap 'rm -rf "$prefix" "$work"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
 libdir=$(ls -d "$prefix"/lib*/ | head -n 1)
 for f in include/chook.h "${libdir#$prefix/}libchook.so" "${libdir#$prefix/}libchook.a" \
-         "${libdir#$prefix/}pkgconfig/chook.pc" "${libdir#$prefix/}cmake/chook/chookConfig.cmake"; do
+         "${libdir#$prefix/}pkgconfig/chook.pc" "${libdir#$prefix/}cmake/chook/chookConfig.cmake" \
+         bin/chook-corpus; do
   [ -e "$prefix/$f" ] || { echo "install: missing $f" >&2; exit 1; }
 done
+LD_LIBRARY_PATH="$libdir" "$prefix/bin/chook-corpus" --version | grep -q '^chook-corpus [0-9]' ||
+  { echo "install: bin/chook-corpus --version failed" >&2; exit 1; }
 
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 cc -o "$work/with_pkgconfig" examples/hook_puts.c $(pkg-config --cflags --libs chook) \
@@ -30,4 +33,4 @@ CM
 cmake -S "$work/cm" -B "$work/cm/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/cm/build" >/dev/null
 "$work/cm/build/with_cmake" | grep -q '\[hooked\]'
-echo "install: header, libraries, pkg-config and CMake package work"
+echo "install: header, libraries, tools, pkg-config and CMake package work"

@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [build|test|all]   (default: all)
 set -eu
 want_build="cmake make gcc pkg-config libzydis-dev libzycore-dev libelf-dev zlib1g-dev"
-want_test="libcriterion-dev g++ clang libclang-rt-14-dev cppcheck"
+want_test="libcriterion-dev g++ clang libclang-rt-14-dev cppcheck libcmocka-dev libgtest-dev"
 case "${1:-all}" in
   build) want="$want_build" ;;
   *)     want="$want_build $want_test" ;;

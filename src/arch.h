@@ -103,6 +103,52 @@ int chook_arch_relocate(const chook_arch_code *code, const chook_arch_plan *plan
 int chook_arch_find_branch_into(const chook_arch_code *code, uintptr_t lo,
                                 uintptr_t hi, uintptr_t *from, uintptr_t *to);
 
+/* What chook_arch_scan_function found (addresses 0 when not found). */
+typedef struct chook_arch_scan {
+    uintptr_t into_from, into_to; /* a direct branch strictly into (lo, hi) */
+    uintptr_t back_from, back_to; /* a back edge: a jump or conditional branch (not
+                                     a call) to the entry or to lo */
+} chook_arch_scan;
+#define CHOOK_ARCH_SCAN_INTO 1
+#define CHOOK_ARCH_SCAN_BACK 2
+
+/*
+ * chook_arch_find_branch_into() and, when entry != 0, a search for a back edge to
+ * the entry in the same sweep: a direct jump or conditional branch from outside
+ * [lo, hi) to entry or lo (a loop through the function's first instruction; a
+ * call there is recursion and does not count). Returns a mask of
+ * CHOOK_ARCH_SCAN_INTO and CHOOK_ARCH_SCAN_BACK, each for the first one found.
+ */
+int chook_arch_scan_function(const chook_arch_code *code, uintptr_t lo, uintptr_t hi,
+                             uintptr_t entry, chook_arch_scan *out);
+
+/* Called for each direct branch the module sweep finds: the branch's address,
+ * its target, and whether it is a call. */
+typedef void (*chook_arch_branch_fn)(void *data, uintptr_t from, uintptr_t to, int is_call);
+
+/*
+ * Decodes code->bytes linearly from code->pc, every instruction that starts
+ * before offset `until` (it may end up to code->avail), and calls fn for each one
+ * with a direct (relative) branch target: jmp, jcc, call, loop family, xbegin. A
+ * byte that does not start an instruction is stepped over. Returns the offset
+ * where the sweep stopped (>= until, or code->avail).
+ */
+size_t chook_arch_sweep_branches(const chook_arch_code *code, size_t until,
+                                 chook_arch_branch_fn fn, void *data);
+
+/*
+ * Decodes linearly from code->pc (a function's start) up to addr. Returns 1 when
+ * addr starts an instruction; 0 when it lies inside one, with that instruction's
+ * address and length in *insn and *len; -1 when the bytes before addr do not
+ * decode (or addr is before code->pc), so nothing can be said.
+ */
+int chook_arch_insn_boundary(const chook_arch_code *code, uintptr_t addr,
+                             uintptr_t *insn, size_t *len);
+
+/* The mnemonic of the instruction at bytes (running at pc), for messages ("jmp");
+ * "?" when it does not decode. A static string. */
+const char *chook_arch_insn_name(const uint8_t *bytes, size_t avail, uintptr_t pc);
+
 /*
  * Jump writers. Each writes at buf the code for a jump that runs at pc, and returns
  * its length, or 0 when the destination is out of reach for that form.
@@ -161,14 +207,33 @@ typedef struct chook_arch_iregs {
                                          a variadic call) */
     uint64_t ctx;                     /* the context the thunk passed */
     _Alignas(16) uint64_t fp[CHOOK_ARCH_ICPT_FP][2]; /* whole vector registers */
+    /* Registers that carry no argument but that a caller may expect the callee
+     * to leave alone (GCC's -fipa-ra lets callers of local functions keep values
+     * in call-clobbered registers the callee does not touch). x86-64: r10 (also
+     * the static chain of nested functions), xmm8-15; r11 is kept by the thunk
+     * next to the return address (CHOOK_ARCH_ICPT_R11_SAVE). */
+    uint64_t keep[2];                 /* r10, unused */
+    _Alignas(16) uint64_t keep_fp[8][2]; /* xmm8-15 */
 } chook_arch_iregs;
 
 /* The common dispatcher (intercept.S); entered only by a jump from a listener
  * thunk, never called. */
 void chook_arch_icpt_dispatch(void);
 
-/* Writes at buf the listener thunk that runs at pc: it passes ctx to the
- * dispatcher and jumps there. Returns its length (<= CHOOK_ARCH_ICPT_THUNK_MAX). */
+/* Where a thunk keeps the caller's r11, relative to the stack pointer at the
+ * target's entry (x86-64: in the red zone, next to the dispatcher's rbp). */
+#define CHOOK_ARCH_ICPT_R11_SAVE (-16)
+
+/* The register-keeping replacement dispatcher (intercept.S): entered by a jump
+ * from a thunk written by chook_arch_write_icpt_thunk() whose ctx is a
+ * struct chook__keep; it calls keep->dest with the caller's arguments and stack
+ * arguments and gives the caller back every register but the return ones as it
+ * was. Never called. */
+void chook_arch_keep_dispatch(void);
+
+/* Writes at buf the listener thunk that runs at pc: it saves the caller's r11
+ * (CHOOK_ARCH_ICPT_R11_SAVE), passes ctx to the dispatcher in r11 and jumps
+ * there. Returns its length (<= CHOOK_ARCH_ICPT_THUNK_MAX). */
 size_t chook_arch_write_icpt_thunk(uint8_t *buf, uintptr_t pc, uintptr_t ctx,
                                    uintptr_t dispatcher);
 
@@ -183,6 +248,14 @@ size_t chook_arch_write_closure_thunk(uint8_t *buf, uintptr_t pc, uintptr_t clos
 /* The offset of a thread-local variable from the thread pointer (the same in
  * every thread for the static TLS block). */
 intptr_t chook_arch_tls_offset(const void *tls_var);
+
+/* 1 when the function at code->pc must only ever be entered by a jump with the
+ * caller's own frame, never called from another one: it reads its own return
+ * address (vfork pops it; dlsym-like functions look at their caller) or saves
+ * the caller's callee-saved registers into a buffer it was given (setjmp,
+ * getcontext), i.e. it returns twice or acts on its caller's frame. Looks at
+ * the straight-line code at the entry; *why says what it saw. 0 otherwise. */
+int chook_arch_frame_sensitive(const chook_arch_code *code, char *why, size_t whylen);
 
 /* Places the arguments of a parsed signature (classes already in sig->arg[i].cls,
  * sizes in .size) by the ABI: sets .loc and .index of each, and stack_bytes.

@@ -17,6 +17,7 @@ int chook_configure(const chook_config *config)
 {
     chook__clear_error();
     if (!config) return chook__fail(CHOOK_EINVAL, "config is NULL");
+    CHOOK_CHECK(CHOOK__CHECK_SIZE(config, chook_config));
     if (config->signal && (config->signal < SIGRTMIN || config->signal > SIGRTMAX))
         return chook__fail(CHOOK_EINVAL, "signal %d is not a real-time signal (%d..%d)",
                            config->signal, (int)SIGRTMIN, (int)SIGRTMAX);

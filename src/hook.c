@@ -374,8 +374,10 @@ int chook_transaction_abort(void)
     chook__code_cache_drop();
     unlock_commit();
     txn_free(t);
+    chook__icpt_txn_finish(0);
     return CHOOK_OK;
 }
+
 
 int chook_transaction_commit(void)
 {
@@ -383,6 +385,11 @@ int chook_transaction_commit(void)
     struct txn *t = open_txn;
     if (!t) return chook__fail(CHOOK_ETXN, "no open transaction on this thread");
     int st;
+    if (in_commit) return lock_commit(); /* refused, with its message */
+    /* Listeners of the transaction: their sets are built before the commit lock
+     * is taken (the registry lock ranks before it). */
+    st = chook__icpt_txn_prepare();
+    if (st != CHOOK_OK) txn_record_failure(t, st);
     CHOOK_CHECK(lock_commit());
     open_txn = NULL;
     if (t->status != CHOOK_OK) {
@@ -394,6 +401,7 @@ int chook_transaction_commit(void)
     if (st != CHOOK_OK) txn_discard_pending(t);
     unlock_commit();
     txn_free(t);
+    chook__icpt_txn_finish(st == CHOOK_OK); /* sets no error */
     return st;
 }
 
@@ -432,6 +440,12 @@ static int queue_install(struct txn *t, void *arg)
     struct install_args *a = arg;
     struct site *s = NULL;
     CHOOK_CHECK(chook__site_prepare(a->target, &s));
+    /* Listeners read a call's arguments and return address: a point inside a
+     * function has neither. */
+    if (a->internal && s->func_offset)
+        return chook__fail(CHOOK_EINVAL, "target 0x%lx is %zu bytes inside a function, not "
+                           "at its entry: listeners need a function's entry",
+                           (unsigned long)a->target, s->func_offset);
     struct chook_hook *h = chook__hook_new(s);
     if (!h) return chook__fail(CHOOK_ENOMEM, "out of memory");
     h->replacement = (void *)a->replacement;
@@ -552,6 +566,7 @@ int chook_probe(const void *target, chook_probe_info *info)
 {
     if (!info) return chook__fail(CHOOK_EINVAL, "info is NULL");
     chook__memset(info, 0, sizeof *info);
+    info->size = sizeof *info;
     if (!target) {
         info->status = chook__fail(CHOOK_EINVAL, "target is NULL");
     } else {

@@ -49,7 +49,9 @@ struct chook_hook {
 };
 
 struct site {
-    uintptr_t target;     /* function entry */
+    uintptr_t target;     /* function entry (or a point inside a function) */
+    size_t func_offset;   /* target - start of the function symbol holding it; 0
+                             at an entry or when no symbol is known */
     uintptr_t patch_at;   /* target + plan.skip */
     chook_arch_plan plan;
     enum chook_arch_jump jump;
@@ -102,6 +104,13 @@ void chook__hook_recycle(struct chook_hook *h);
 int chook__install_internal(void *target, void *replacement, void **original,
                             chook_hook **hook);
 
+/* Transactions and listeners (hook.c, intercept.c). */
+/* Listeners attached or detached in the calling thread's transaction: prepare
+ * (before the commit lock; on success the registry lock stays held until
+ * finish) and apply or discard them once the core's commit is done. */
+int chook__icpt_txn_prepare(void);
+void chook__icpt_txn_finish(int committed);
+
 /* Forgets a site's pending block (written, or never to be). */
 void chook__site_drop_block(struct site *s);
 
@@ -127,6 +136,25 @@ int chook__sites_write_patches(struct site *const *v, size_t n,
                                const uint8_t *(*old)(const struct site *),
                                const uint8_t *(*new_)(const struct site *), size_t *bad,
                                int *changed);
+
+/* Copies into buf (the code at [addr, addr + len) as read now) the original
+ * bytes of every site chook has patched there: code as it was before chook. */
+void chook__sites_overlay_original(uintptr_t addr, uint8_t *buf, size_t len);
+
+/* branchindex.c — under the commit lock */
+/* Looks in the index of direct branches of the module that maps lo (built on
+ * first use) for a branch from outside [lo, hi) to an address strictly inside
+ * (lo, hi). Returns 1 with the first such branch in *from and *to, 0 when there is
+ * none or no module maps lo, or CHOOK_ENOMEM with a message. */
+int chook__branch_index_find(uintptr_t lo, uintptr_t hi, uintptr_t *from, uintptr_t *to);
+/* The size of the index of the module that maps addr (building it if needed):
+ * branches kept, bytes swept, and the time its build took. For tests and
+ * benchmarks. */
+int chook__branch_index_stats(uintptr_t addr, size_t *branches, size_t *bytes,
+                              uint64_t *build_ns);
+/* Names a code address for messages: "memmove+0x3 in libc.so.6", else
+ * "libfoo.so+0x1234" or "0x...". Keeps chook_last_error(). */
+void chook__describe_code(uintptr_t addr, char *out, size_t len);
 
 /* Checks an address is mapped and executable; `what` names it in messages. */
 int chook__check_code_address(uintptr_t addr, const char *what);

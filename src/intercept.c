@@ -15,6 +15,8 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <sys/syscall.h>
 
 #include "handle.h"
@@ -166,7 +168,15 @@ uint64_t chook__icpt_enter(struct chook__iframe *f)
     f->n = i;
     window_close(t);
     if (skipped) return CHOOK__ICPT_SKIP;
-    return (uint64_t)c->stack_bytes | CHOOK__ICPT_CALL;
+    uint32_t bytes = c->stack_bytes;
+    if (bytes == CHOOK__ICPT_STACK_CALLER) {
+        uintptr_t ra = chook__iframe_stack(f)[-1];
+        uint64_t e = __atomic_load_n(&chook__icpt_windows[(ra ^ (ra >> 12)) &
+                                                          (CHOOK__ICPT_WINDOWS - 1)],
+                                     __ATOMIC_RELAXED);
+        bytes = (e >> 16) == ra ? (uint32_t)(e & 0xffff) << 4 : chook__icpt_window(f->entry);
+    }
+    return (uint64_t)bytes | CHOOK__ICPT_CALL;
 }
 
 void chook__icpt_leave(struct chook__iframe *f)
@@ -217,6 +227,7 @@ static void chain_seal(struct chook__ichain *c)
     c->stack_bytes = 0;
     for (uint32_t i = 0; i < c->n; i++) {
         c->l[i]->chains++;
+        /* CHOOK__ICPT_STACK_CALLER (the whole caller frame) covers any size. */
         if (c->l[i]->on_leave && c->l[i]->stack_bytes > c->stack_bytes)
             c->stack_bytes = c->l[i]->stack_bytes;
     }
@@ -377,7 +388,10 @@ static void reclaim(uint64_t upto, int *blocker, int *self_blocked)
             continue;
         }
         if (c->marked && holds_detached(c)) {
-            if (c->marked == MARK_SELF) *self_blocked = 1;
+            /* The caller's own call of exit() (it runs the atexit handlers)
+             * never comes back for its leave step: not worth waiting for. The
+             * set is kept all the same. */
+            if (c->marked == MARK_SELF) *self_blocked |= !(c->n && c->l[0]->ctx->noreturn);
             else if (!*blocker) *blocker = c->marked;
         }
         pp = &c->retired_next;
@@ -411,21 +425,12 @@ size_t chook__icpt_retired_count(void)
 
 /* ---- registry -------------------------------------------------------------------- */
 
-/* The listeners' hook is installed and removed at once, so it cannot be part of
- * a transaction the calling thread has open (which would apply it later, or
- * never). */
-static int refuse_in_transaction(void)
-{
-    if (chook__txn_is_open())
-        return chook__fail(CHOOK_ETXN, "listeners cannot be attached or detached while this "
-                                       "thread has a transaction open (commit it first)");
-    return CHOOK_OK;
-}
-
 /* Is the listeners' hook of ctx still in the core's chain? It is an internal
  * hook, which chook_uninstall() of the target leaves alone, but stay defensive. */
 static int ctx_hooked(struct chook__ictx *x)
 {
+    /* Claimed by this thread's transaction: its hook may be pending there. */
+    if (x->txn_owner) return x->hook != NULL;
     /* x->hook is a handle: a removed hook's handle is stale even when its record
      * serves another hook now. */
     if (x->hook && !chook_hook_active(x->hook)) x->hook = NULL;
@@ -439,7 +444,16 @@ static struct chook__ictx *ctx_find(uintptr_t target)
     return NULL;
 }
 
-static int ctx_get(uintptr_t target, struct chook__ictx **out)
+/* Functions that never return: a call of one owes a leave step that never
+ * comes (chook_detach_wait() from an atexit handler runs inside exit()). */
+static int never_returns(uintptr_t target)
+{
+    return target == (uintptr_t)exit || target == (uintptr_t)quick_exit ||
+           target == (uintptr_t)_exit || target == (uintptr_t)_Exit ||
+           target == (uintptr_t)abort || target == (uintptr_t)pthread_exit;
+}
+
+static int ctx_get(uintptr_t target, int hook_now, struct chook__ictx **out)
 {
     struct chook__ictx *x = ctx_find(target);
     if (!x) {
@@ -461,12 +475,15 @@ static int ctx_get(uintptr_t target, struct chook__ictx **out)
             chook__free(x, sizeof *x);
             return st;
         }
+        x->noreturn = never_returns(target);
         /* Contexts are never freed: a thread may be in the thunk at any time. */
         x->next = contexts;
         contexts = x;
     }
-    if (!ctx_hooked(x)) {
-        CHOOK_CHECK(refuse_in_transaction());
+    if (hook_now && x->txn_owner)
+        return chook__fail(CHOOK_EBUSY, "target 0x%lx has listeners queued in another thread's "
+                           "open transaction", (unsigned long)target);
+    if (hook_now && !ctx_hooked(x)) {
         int st = chook__install_internal((void *)target, (void *)x->thunk,
                                          (void **)&x->original, &x->hook);
         if (st != CHOOK_OK) {
@@ -486,16 +503,230 @@ __attribute__((constructor)) static void registry_init(void)
     chook__fork_guard(&reg_lock, -30);
 }
 
+/* ---- transactions ------------------------------------------------------------------ */
+
+/*
+ * Attach and detach inside a transaction (registry lock held). The listener is
+ * queued on the calling thread and its target's context is claimed by that
+ * thread: other threads get CHOOK_EBUSY on that target until the transaction
+ * ends. A target without a hook gets one queued in the core's transaction; a
+ * target whose last listeners go gets its hook's removal queued. At commit the
+ * new sets are built before the core's commit (holding the registry lock
+ * through it) and published after it succeeded: one stop of the threads for the
+ * whole batch. On failure or abort, nothing was published: queued listeners are
+ * freed, detached ones stay attached.
+ */
+enum { TXN_ATTACH = 1, TXN_DETACH = 2 };
+
+struct txn_op {
+    chook_listener *l;
+    struct chook__ictx *ctx;
+};
+
+struct txn_queue {
+    struct txn_op *ops;
+    size_t n, cap;
+    int locked; /* prepare took the registry lock */
+};
+
+static __thread struct txn_queue txq __attribute__((tls_model("initial-exec")));
+
+static int txn_push_op(chook_listener *l, struct chook__ictx *ctx)
+{
+    if (txq.n == txq.cap) {
+        size_t cap = txq.cap ? txq.cap * 2 : 64;
+        struct txn_op *ops = chook__alloc(cap * sizeof *ops);
+        if (!ops) return chook__fail(CHOOK_ENOMEM, "out of memory queueing a listener");
+        if (txq.n) chook__memcpy(ops, txq.ops, txq.n * sizeof *ops);
+        if (txq.ops) chook__free(txq.ops, txq.cap * sizeof *ops);
+        txq.ops = ops;
+        txq.cap = cap;
+    }
+    txq.ops[txq.n++] = (struct txn_op){ l, ctx };
+    return CHOOK_OK;
+}
+
+static int txn_claim(struct chook__ictx *x, int mode)
+{
+    if (x->txn_owner && x->txn_owner != &txq)
+        return chook__fail(CHOOK_EBUSY, "target 0x%lx has listeners queued in another thread's "
+                           "open transaction", (unsigned long)x->target);
+    if (x->txn_owner && x->txn_mode != mode)
+        return chook__fail(CHOOK_ETXN, "target 0x%lx: this transaction already %s listeners "
+                           "there; commit it first", (unsigned long)x->target,
+                           x->txn_mode == TXN_ATTACH ? "attaches" : "detaches");
+    if (!x->txn_owner) {
+        ctx_hooked(x); /* drop a stale hook record before claiming */
+        x->txn_owner = &txq;
+        x->txn_mode = mode;
+        x->txn_prev_hook = x->hook;
+        x->txn_removing = 0;
+        x->txn_built = 0;
+        x->txn_next = NULL;
+    }
+    return CHOOK_OK;
+}
+
+/* Undoes a claim that has no queued operation. */
+static void txn_unclaim_if_unused(struct chook__ictx *x)
+{
+    for (size_t i = 0; i < txq.n; i++)
+        if (txq.ops[i].ctx == x) return;
+    x->hook = x->txn_prev_hook;
+    x->txn_owner = NULL;
+}
+
+static size_t txn_count(const struct chook__ictx *x)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < txq.n; i++) n += txq.ops[i].ctx == x;
+    return n;
+}
+
+static int txn_attach(uintptr_t target, chook_listener *l)
+{
+    struct chook__ictx *x = NULL;
+    CHOOK_CHECK(ctx_get(target, 0, &x));
+    CHOOK_CHECK(txn_claim(x, TXN_ATTACH));
+    uint32_t cur = x->chain ? x->chain->n : 0;
+    if (cur + txn_count(x) >= CHOOK__ICPT_MAX_LISTENERS) {
+        txn_unclaim_if_unused(x);
+        return chook__fail(CHOOK_ENOTSUP, "target 0x%lx would have more than %u listeners, "
+                           "the most one function may have", (unsigned long)target,
+                           CHOOK__ICPT_MAX_LISTENERS);
+    }
+    if (!x->hook) {
+        /* Queued in the core's transaction: x->hook is its pending handle. */
+        int st = chook__install_internal((void *)target, (void *)x->thunk,
+                                         (void **)&x->original, &x->hook);
+        if (st != CHOOK_OK) {
+            x->hook = NULL;
+            txn_unclaim_if_unused(x);
+            return st;
+        }
+    }
+    l->ctx = x;
+    int st = txn_push_op(l, x);
+    if (st != CHOOK_OK) txn_unclaim_if_unused(x);
+    return st;
+}
+
+static int txn_detach(chook_listener *l)
+{
+    struct chook__ictx *x = l->ctx;
+    if (x->txn_owner == &txq && x->txn_mode == TXN_ATTACH) {
+        for (size_t i = 0; i < txq.n; i++)
+            if (txq.ops[i].l == l)
+                return chook__fail(CHOOK_ETXN, "listener %p is attached by this transaction, "
+                                   "which is not committed yet", (void *)l);
+    }
+    if (!chook__txn_is_open())
+        return chook__fail(CHOOK_EBUSY, "target 0x%lx has listeners queued in another "
+                           "thread's open transaction", (unsigned long)x->target);
+    for (size_t i = 0; i < txq.n; i++)
+        if (txq.ops[i].l == l)
+            return chook__fail(CHOOK_ENOTHOOKED, "listener %p is detached in this transaction "
+                               "already", (void *)l);
+    CHOOK_CHECK(txn_claim(x, TXN_DETACH));
+    uint32_t cur = x->chain ? x->chain->n : 0;
+    if (cur <= txn_count(x) + 1 && ctx_hooked(x) && !x->txn_removing) {
+        int st = chook_remove(x->hook); /* queued in the core's transaction */
+        if (st != CHOOK_OK) {
+            txn_unclaim_if_unused(x);
+            return st;
+        }
+        x->txn_removing = 1;
+    }
+    int st = txn_push_op(l, x);
+    if (st != CHOOK_OK) txn_unclaim_if_unused(x);
+    return st;
+}
+
+/* The set x gets at commit. */
+static int txn_build(struct chook__ictx *x)
+{
+    const struct chook__ichain *cur = x->chain;
+    uint32_t n = cur ? cur->n : 0, q = (uint32_t)txn_count(x);
+    uint32_t m = x->txn_mode == TXN_ATTACH ? n + q : (n > q ? n - q : 0);
+    x->txn_built = 1;
+    x->txn_next = NULL;
+    if (!m) return CHOOK_OK;
+    struct chook__ichain *c = chain_new(m);
+    if (!c) return chook__fail(CHOOK_ENOMEM, "out of memory for a listener set");
+    uint32_t j = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int gone = 0;
+        for (size_t k = 0; x->txn_mode == TXN_DETACH && k < txq.n && !gone; k++)
+            gone = txq.ops[k].l == cur->l[i];
+        if (!gone && j < m) c->l[j++] = cur->l[i];
+    }
+    for (size_t k = 0; x->txn_mode == TXN_ATTACH && k < txq.n; k++)
+        if (txq.ops[k].ctx == x && j < m) c->l[j++] = txq.ops[k].l;
+    c->n = j;
+    x->txn_next = c;
+    return CHOOK_OK;
+}
+
+int chook__icpt_txn_prepare(void)
+{
+    if (!txq.n) return CHOOK_OK;
+    chook__mutex_lock(&reg_lock);
+    txq.locked = 1;
+    for (size_t i = 0; i < txq.n; i++) {
+        struct chook__ictx *x = txq.ops[i].ctx;
+        if (!x->txn_built) CHOOK_CHECK(txn_build(x));
+    }
+    return CHOOK_OK;
+}
+
+void chook__icpt_txn_finish(int committed)
+{
+    if (!txq.n) return;
+    if (!txq.locked) chook__mutex_lock(&reg_lock);
+    /* Detached listeners are marked before their targets' new sets appear. */
+    for (size_t i = 0; committed && i < txq.n; i++)
+        if (txq.ops[i].ctx->txn_mode == TXN_DETACH) {
+            __atomic_store_n(&txq.ops[i].l->detached, 1, __ATOMIC_SEQ_CST);
+            chook__handle_release(txq.ops[i].l->handle); /* every copy is stale now */
+        }
+    for (size_t i = 0; i < txq.n; i++) {
+        struct chook__ictx *x = txq.ops[i].ctx;
+        if (x->txn_owner != &txq) continue; /* done already */
+        if (committed) {
+            if (x->txn_next) chain_seal(x->txn_next);
+            chain_publish(x, x->txn_next);
+            if (x->txn_removing) x->hook = NULL;
+        } else {
+            if (x->txn_next) chook__free(x->txn_next, chain_size(x->txn_next));
+            x->hook = x->txn_prev_hook;
+        }
+        x->txn_next = NULL;
+        x->txn_built = 0;
+        x->txn_owner = NULL;
+    }
+    for (size_t i = 0; !committed && i < txq.n; i++)
+        if (txq.ops[i].l->ctx->txn_mode == TXN_ATTACH && !txq.ops[i].l->chains) {
+            chook__handle_release(txq.ops[i].l->handle);
+            listener_free(txq.ops[i].l);
+        }
+    chook__free(txq.ops, txq.cap * sizeof *txq.ops);
+    txq = (struct txn_queue){ 0 };
+    chook__mutex_unlock(&reg_lock);
+    if (committed) collect();
+}
+
 /* ---- public ---------------------------------------------------------------------- */
 
-int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_leave, void *data,
-                    const chook_attach_opts *opts, chook_listener **listener)
+static int attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_leave, void *data,
+                     const chook_attach_opts *opts, chook_listener **listener)
 {
-    chook__clear_error();
     if (!target) return chook__fail(CHOOK_EINVAL, "target is NULL");
     if (!listener) return chook__fail(CHOOK_EINVAL, "listener (the handle's address) is NULL");
     if (!on_enter && !on_leave)
         return chook__fail(CHOOK_EINVAL, "a listener needs on_enter or on_leave");
+    if (opts) CHOOK_CHECK(CHOOK__CHECK_SIZE(opts, chook_attach_opts));
+    if (on_leave) CHOOK_CHECK(chook__icpt_check_leave(target, "an on_leave listener (attach one "
+                                                            "without on_leave)"));
     if (opts && opts->stack_bytes > CHOOK__ICPT_MAX_STACK)
         return chook__fail(CHOOK_EINVAL, "stack_bytes %zu is over the limit of %u",
                            opts->stack_bytes, CHOOK__ICPT_MAX_STACK);
@@ -506,7 +737,7 @@ int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_lea
     l->on_leave = on_leave;
     l->data = data;
     l->magic = CHOOK__LISTENER_MAGIC;
-    l->stack_bytes = CHOOK__ICPT_DEFAULT_STACK;
+    l->stack_bytes = CHOOK__ICPT_STACK_CALLER;
     if (opts && opts->signature) {
         l->sig = chook__alloc(sizeof *l->sig);
         int st = l->sig ? chook__sig_parse(opts->signature, l->sig)
@@ -515,7 +746,8 @@ int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_lea
             listener_free(l);
             return st;
         }
-        l->stack_bytes = l->sig->stack_bytes + (l->sig->variadic ? CHOOK__ICPT_DEFAULT_STACK : 0);
+        /* After a "...", as many as the caller passed: its whole frame. */
+        l->stack_bytes = l->sig->variadic ? CHOOK__ICPT_STACK_CALLER : l->sig->stack_bytes;
     }
     if (opts && opts->stack_bytes) l->stack_bytes = (uint32_t)CHOOK_ALIGN_UP(opts->stack_bytes, 16);
 
@@ -527,8 +759,20 @@ int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_lea
     }
 
     chook__mutex_lock(&reg_lock);
+    if (chook__txn_is_open()) {
+        l->handle = handle;
+        int st = txn_attach((uintptr_t)target, l);
+        chook__mutex_unlock(&reg_lock);
+        if (st != CHOOK_OK) {
+            chook__handle_release(handle);
+            listener_free(l);
+            return chook__txn_fail(st);
+        }
+        *listener = (chook_listener *)handle;
+        return CHOOK_OK;
+    }
     struct chook__ictx *ctx = NULL;
-    int st = ctx_get((uintptr_t)target, &ctx);
+    int st = ctx_get((uintptr_t)target, 1, &ctx);
     struct chook__ichain *next = NULL;
     if (st == CHOOK_OK) {
         const struct chook__ichain *cur = ctx->chain;
@@ -559,15 +803,22 @@ int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_lea
     return CHOOK_OK;
 }
 
+/* Part of an open transaction: every early return above fails its commit too. */
+int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_leave, void *data,
+                    const chook_attach_opts *opts, chook_listener **listener)
+{
+    chook__clear_error();
+    return chook__txn_fail(attach_ex(target, on_enter, on_leave, data, opts, listener));
+}
+
 int chook_attach(void *target, chook_enter_fn on_enter, chook_leave_fn on_leave, void *data,
                  chook_listener **listener)
 {
     return chook_attach_ex(target, on_enter, on_leave, data, NULL, listener);
 }
 
-int chook_detach(chook_listener *handle)
+static int detach(chook_listener *handle)
 {
-    chook__clear_error();
     chook_listener *l;
     chook__mutex_lock(&reg_lock);
     /* Looked up under the registry lock, which also serialises its release: a
@@ -581,15 +832,14 @@ int chook_detach(chook_listener *handle)
         return hst;
     }
     struct chook__ictx *ctx = l->ctx;
+    if (ctx->txn_owner || chook__txn_is_open()) {
+        l->handle = (uintptr_t)handle;
+        int st = txn_detach(l);
+        chook__mutex_unlock(&reg_lock);
+        return chook__txn_fail(st);
+    }
     const struct chook__ichain *cur = ctx->chain;
     struct chook__ichain *next = NULL;
-    if (cur->n == 1 && ctx_hooked(ctx)) {
-        int st = refuse_in_transaction();
-        if (st != CHOOK_OK) {
-            chook__mutex_unlock(&reg_lock);
-            return st;
-        }
-    }
     if (cur->n > 1) {
         next = chain_new(cur->n - 1);
         if (!next) {
@@ -617,6 +867,13 @@ int chook_detach(chook_listener *handle)
      * runs an enter callback that could still see the listener as attached. */
     collect();
     return st;
+}
+
+/* Part of an open transaction: a bad or stale handle fails its commit too. */
+int chook_detach(chook_listener *handle)
+{
+    chook__clear_error();
+    return chook__txn_fail(detach(handle));
 }
 
 int chook_detach_wait(unsigned timeout_ms)

@@ -42,8 +42,12 @@ enum chook__icpt_action {
 };
 #define CHOOK__ICPT_ACTION_MASK 15
 
-#define CHOOK__ICPT_DEFAULT_STACK 64u /* stack argument bytes copied without a signature */
-#define CHOOK__ICPT_MAX_STACK 4096u
+/* chook__ichain.stack_bytes and chook_listener.stack_bytes: no size known (no
+ * signature, no stack_bytes): a call copies its caller's whole frame, as far as
+ * the caller's unwind information says (chook__icpt_window()). */
+#define CHOOK__ICPT_STACK_CALLER 0xffffffffu
+#define CHOOK__ICPT_MAX_STACK 4096u   /* the most bytes of stack arguments copied */
+#define CHOOK__ICPT_WINDOWS 1024u     /* entries of the per-call-site cache */
 #define CHOOK__ICPT_INFLIGHT 64       /* in-flight calls recorded per thread */
 /* Listeners one target may have: each takes 16 bytes of stack in every call. */
 #define CHOOK__ICPT_MAX_LISTENERS 256
@@ -67,6 +71,12 @@ struct chook__iframe {
     uint32_t depth;            /* its index in the thread's in-flight records */
     uint32_t n;                /* listeners of chain this call considers */
     struct chook__ithread *thread; /* the calling thread's record */
+    uint64_t pad;
+    /* Last field, right below the frame's top: the caller's stack pointer at the
+     * call minus 8, where the dispatcher saved rbp. The frame is aligned down
+     * from there (a caller may call with any stack alignment), so the caller's
+     * stack arguments are found through it, not at a fixed distance. */
+    uintptr_t entry;
 };
 
 static inline struct chook__islot *chook__iframe_slots(struct chook__iframe *f)
@@ -76,7 +86,7 @@ static inline struct chook__islot *chook__iframe_slots(struct chook__iframe *f)
 
 static inline uint64_t *chook__iframe_stack(struct chook__iframe *f)
 {
-    return (uint64_t *)((uint8_t *)(f + 1) + 16);
+    return (uint64_t *)(f->entry + 16);
 }
 
 static inline struct chook__iframe *chook__iframe_of(chook_call *call)
@@ -97,6 +107,7 @@ struct chook_listener {
     uint32_t chains;          /* chain snapshots that hold it (registry lock) */
     uint32_t magic;
     struct chook_listener *reap_next; /* detached and in no set any more */
+    uintptr_t handle;         /* the user's handle, while queued in a transaction */
 };
 
 #define CHOOK__LISTENER_MAGIC 0x6e74736cu /* "lstn" */
@@ -119,6 +130,15 @@ struct chook__ictx {
     uintptr_t thunk;
     chook_hook *hook;         /* NULL while not installed */
     struct chook__ictx *next; /* registry */
+    /* Claimed by one thread's open transaction (registry lock; intercept.c,
+     * "transactions"): attaches or detaches queued there, applied at commit. */
+    const void *txn_owner;    /* the owner's queue, NULL when unclaimed */
+    struct chook__ichain *txn_next; /* the set to publish at commit (built by prepare) */
+    chook_hook *txn_prev_hook;/* hook before the claim, put back when discarded */
+    int txn_mode;             /* 1 attaches, 2 detaches */
+    int txn_removing;         /* the detaches queued the removal of the hook */
+    int txn_built;            /* txn_next is built */
+    int noreturn;             /* the target never returns (exit...): see reclaim() */
 };
 
 /* Per-thread state others must see (detach looks at every thread's). Records
@@ -138,6 +158,10 @@ struct chook__ithread {
         uintptr_t frame;
     } inflight[CHOOK__ICPT_INFLIGHT];
 };
+
+/* intercept_closure.c: the thread state of chook.h (the CHOOK_TYPED replacements
+ * reach it through chook_typed_thread()). */
+extern __thread chook__thread_state chook__tls CHOOK_HIDDEN;
 
 /* intercept_thread.c */
 extern __thread struct chook__ithread *chook__ithread_tls
@@ -166,5 +190,23 @@ size_t chook__icpt_retired_count(void);
 uint64_t chook__icpt_enter(struct chook__iframe *f);
 void chook__icpt_leave(struct chook__iframe *f);
 void chook__icpt_record(struct chook__iframe *f);
+
+/* intercept_stack.c: the bytes of stack arguments a call whose set has no known
+ * size copies, from its entry (the caller's stack pointer - 8): the caller's
+ * frame up to its return address by its unwind information, at most
+ * CHOOK__ICPT_MAX_STACK, a multiple of 16. Cached per call site in
+ * chook__icpt_windows ((return address << 16) | bytes / 16), which the
+ * dispatcher reads itself. */
+uint32_t chook__icpt_window(uintptr_t entry);
+extern uint64_t chook__icpt_windows[CHOOK__ICPT_WINDOWS] CHOOK_HIDDEN;
+/* How many times chook__icpt_window() found the caller's frame by its unwind
+ * information, and how many times it fell back to the stack mapping (tests). */
+void chook__icpt_window_stats(uint64_t *unwound, uint64_t *mapped);
+
+/* intercept_guard.c: CHOOK_OK when an on_leave (or anything that calls the
+ * target from a frame of its own) is possible for target; CHOOK_ENOLEAVE with a
+ * message naming the reason when the function returns twice or reads its own
+ * return address (setjmp, vfork, getcontext, ...). */
+int chook__icpt_check_leave(void *target, const char *what);
 
 #endif /* CHOOK_INTERCEPT_H */

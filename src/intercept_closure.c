@@ -39,6 +39,11 @@ struct typed {
 static chook__mutex typed_lock;
 static struct typed *typed_all;
 
+chook__thread_state *chook_typed_thread(void)
+{
+    return &chook__tls;
+}
+
 const chook_closure *chook_current(void)
 {
     return chook__tls.ring_pos ? chook__closure_pop(&chook__tls) : NULL;

@@ -38,6 +38,13 @@
  * `status`. Not for use while threads are parked (formatting may call libc). */
 int chook__fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int chook__vfail(int status, const char *fmt, va_list ap);
+
+/* The `size` of a caller-allocated structure (see "Structures and the ABI" in
+ * chook.h): 0, or at least the layout the structure had when `size` was added,
+ * which ends with `size`. Fails with CHOOK_EINVAL naming the structure. */
+#define CHOOK__CHECK_SIZE(p, type) \
+    chook__check_size((p)->size, offsetof(type, size) + sizeof(size_t), #type)
+int chook__check_size(size_t size, size_t original, const char *type);
 /* Sets this thread's chook_last_error() to message as it is (no formatting). */
 void chook__set_last_error(const char *message);
 /* Prefixes the current last-error message with a printf-style context

@@ -7,15 +7,16 @@
  * mocks), counts the call and jumps to the user's replacement without touching
  * an argument, so one stub serves every signature, variadic ones included.
  *
- * A sequence mock is a listener (chook_attach) whose on_enter takes the next
- * step and skips the original with its value (chook_skip), or lets the call
- * through once the steps are used up; it records the integer arguments.
+ * A sequence mock is a closure replacement too, with the stub
+ * chook__mock_seq_entry: it numbers the call, records the six integer argument
+ * registers in the mock's ring, and either tail-jumps to
+ * chook__mock_seq_answer() (which returns the step's value and sets errno) or,
+ * once the steps are used up, jumps to the original.
  *
- * Records are never freed: a thread may be between a closure thunk and the
- * stub's last read of its mock when the mock ends (the same reason chook keeps
- * closures). Sequence mocks give back their steps and capture ring at the end,
- * once chook_detach() guarantees their on_enter no longer runs. Nothing here
- * calls malloc or a pthread function: a test may mock those.
+ * Records (with their steps and rings) are never freed: a thread may be
+ * between a closure thunk and the stub's last access to its mock when the mock
+ * ends (the same reason chook keeps closures). Nothing here calls malloc or a
+ * pthread function: a test may mock those.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -38,6 +39,7 @@ enum mock_kind { MOCK_REPLACEMENT = 1, MOCK_SEQUENCE = 2 };
 struct mock_capture {
     uint64_t seq;
     uintptr_t args[MOCK_ARGS];
+    uint64_t pad;
 };
 
 struct chook_mock {
@@ -45,9 +47,11 @@ struct chook_mock {
     void *replacement;
     uintptr_t thread;           /* owner's thread pointer; 0 for every thread */
     uint64_t calls;
+    uint64_t answered;          /* sequence: calls its steps answer */
+    struct mock_capture *capture;  /* sequence: the ring */
+    uint64_t capture_mask;      /* sequence: entries - 1 */
     /* The rest. */
-    const chook_closure *closure;  /* replacement mocks */
-    chook_listener *listener;      /* sequence mocks */
+    const chook_closure *closure;
     void *target;
     void *data;
     enum mock_kind kind;
@@ -56,13 +60,16 @@ struct chook_mock {
     chook_mock_step *steps;        /* sequence mocks: a copy */
     uint64_t *step_end;            /* calls answered up to the end of step i */
     size_t nsteps;
-    struct mock_capture *capture;
-    unsigned ncapture;
 };
 
 _Static_assert(offsetof(struct chook_mock, replacement) == MOCK_OFF_REPLACEMENT, "layout");
 _Static_assert(offsetof(struct chook_mock, thread) == MOCK_OFF_THREAD, "layout");
 _Static_assert(offsetof(struct chook_mock, calls) == MOCK_OFF_CALLS, "layout");
+_Static_assert(offsetof(struct chook_mock, answered) == MOCK_OFF_ANSWERED, "layout");
+_Static_assert(offsetof(struct chook_mock, capture) == MOCK_OFF_CAPTURE, "layout");
+_Static_assert(offsetof(struct chook_mock, capture_mask) == MOCK_OFF_CAPTURE_MASK, "layout");
+_Static_assert(sizeof(struct mock_capture) == 1u << MOCK_CAPTURE_SHIFT, "layout");
+_Static_assert(offsetof(struct mock_capture, args) == MOCK_CAPTURE_OFF_ARGS, "layout");
 _Static_assert(offsetof(chook_closure, original) == CLOSURE_OFF_ORIGINAL, "layout");
 _Static_assert(offsetof(chook_closure, data) == CLOSURE_OFF_DATA, "layout");
 _Static_assert(offsetof(chook__thread_state, ring_pos) == TLS_OFF_RING_POS, "layout");
@@ -70,7 +77,9 @@ _Static_assert(offsetof(chook__thread_state, ring) == TLS_OFF_RING, "layout");
 _Static_assert(TLS_RING_MASK == (CHOOK__CLOSURE_RING - 1) * sizeof(void *), "layout");
 
 void chook__mock_entry(void);
+void chook__mock_seq_entry(void);
 uintptr_t chook__mock_thread_self(void);
+uintptr_t chook__mock_seq_answer(struct chook_mock *m, uint64_t n);
 __attribute__((tls_model("initial-exec"))) __thread struct chook_mock *chook__mock_cur;
 
 /* The active mocks, for chook_mock_real(): written under `lock`, read without.
@@ -168,6 +177,23 @@ static struct chook_mock *record_new(void *target, const chook_mock_opts *opts,
     return m;
 }
 
+/* Installs the mock's stub as a closure replacement on its target and, for a
+ * replacement mock, publishes its original for chook_mock_real(). */
+static int mock_install(struct chook_mock *m, void *stub)
+{
+    if (m->kind == MOCK_REPLACEMENT) CHOOK_CHECK(slot_take(m->target, &m->slot));
+    int st = chook_replace(m->target, stub, m, &m->closure);
+    if (m->slot >= 0) {
+        if (st == CHOOK_OK)
+            __atomic_store_n(&mocks.slot[m->slot].original, m->closure->original,
+                             __ATOMIC_RELEASE);
+        else
+            slot_give(m->slot);
+    }
+    if (st == CHOOK_OK) __atomic_store_n(&m->active, 1, __ATOMIC_RELEASE);
+    return st;
+}
+
 int chook_mock_begin(void *target, void *replacement, const chook_mock_opts *opts,
                      chook_mock **mock)
 {
@@ -178,16 +204,11 @@ int chook_mock_begin(void *target, void *replacement, const chook_mock_opts *opt
     struct chook_mock *m = record_new(target, opts, MOCK_REPLACEMENT);
     if (!m) return CHOOK_ENOMEM;
     m->replacement = replacement;
-    int st = slot_take(target, &m->slot);
-    if (st == CHOOK_OK) st = chook_replace(target, (void *)chook__mock_entry, m, &m->closure);
+    int st = mock_install(m, (void *)chook__mock_entry);
     if (st != CHOOK_OK) {
-        /* Nothing reached the record: no hook was installed. */
-        if (m->slot >= 0) slot_give(m->slot);
-        chook__free(m, sizeof *m);
+        chook__free(m, sizeof *m);  /* nothing reached it: no hook was installed */
         return st;
     }
-    __atomic_store_n(&mocks.slot[m->slot].original, m->closure->original, __ATOMIC_RELEASE);
-    m->active = 1;
     *mock = m;
     return CHOOK_OK;
 }
@@ -203,50 +224,15 @@ int chook_mock_begin_name(const char *module, const char *symbol, void *replacem
 
 /* ---- sequence mocks ---------------------------------------------------------- */
 
-static void capture_args(struct chook_mock *m, uint64_t n, chook_call *call)
+/* Called by chook__mock_seq_entry in place of the mocked function, for call
+ * number n < m->answered: its result is the call's. */
+uintptr_t chook__mock_seq_answer(struct chook_mock *m, uint64_t n)
 {
-    struct mock_capture *c = &m->capture[n & (m->ncapture - 1)];
-    __atomic_store_n(&c->seq, 0, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    /* The register arguments of a call without a signature sit in one array
-     * (chook_arg() returns pointers into it): two calls instead of six. */
-    const uintptr_t *first = chook_arg(call, 0), *last = chook_arg(call, MOCK_ARGS - 1);
-    if (last == first + MOCK_ARGS - 1)
-        for (unsigned i = 0; i < MOCK_ARGS; i++) c->args[i] = first[i];
-    else
-        for (unsigned i = 0; i < MOCK_ARGS; i++) c->args[i] = *chook_arg(call, i);
-    __atomic_store_n(&c->seq, n + 1, __ATOMIC_RELEASE);
-}
-
-static int sequence_enter(chook_call *call, void *data)
-{
-    struct chook_mock *m = data;
-    uint64_t n;
-    if (m->thread) {
-        if (m->thread != chook__mock_thread_self()) return CHOOK_CONTINUE;
-        n = __atomic_load_n(&m->calls, __ATOMIC_RELAXED);
-        __atomic_store_n(&m->calls, n + 1, __ATOMIC_RELAXED);
-    } else {
-        n = __atomic_fetch_add(&m->calls, 1, __ATOMIC_RELAXED);
-    }
-    capture_args(m, n, call);
-    for (size_t i = 0; i < m->nsteps; i++) {
-        if (n >= m->step_end[i]) continue;
-        const chook_mock_step *s = &m->steps[i];
-        if (s->error) errno = s->error;
-        return chook_skip(call, s->value);
-    }
-    return CHOOK_CONTINUE;
-}
-
-static void sequence_free(struct chook_mock *m)
-{
-    if (m->steps) chook__free(m->steps, m->nsteps * sizeof *m->steps);
-    if (m->step_end) chook__free(m->step_end, m->nsteps * sizeof *m->step_end);
-    if (m->capture) chook__free(m->capture, m->ncapture * sizeof *m->capture);
-    m->steps = NULL;
-    m->step_end = NULL;
-    m->capture = NULL;
+    size_t i = 0;
+    while (i + 1 < m->nsteps && n >= m->step_end[i]) i++;
+    const chook_mock_step *s = &m->steps[i];
+    if (s->error) errno = s->error;
+    return s->value;
 }
 
 int chook_mock_returns(void *target, const chook_mock_step *steps, size_t n,
@@ -261,32 +247,35 @@ int chook_mock_returns(void *target, const chook_mock_step *steps, size_t n,
     struct chook_mock *m = record_new(target, opts, MOCK_SEQUENCE);
     if (!m) return CHOOK_ENOMEM;
     m->nsteps = n;
-    unsigned want = opts && opts->capture ? opts->capture : MOCK_DEFAULT_CAPTURE;
-    m->ncapture = 1;
-    while (m->ncapture < want) m->ncapture *= 2;  /* a mask picks the entry */
+    unsigned want = opts && opts->capture ? opts->capture : MOCK_DEFAULT_CAPTURE, ring = 1;
+    while (ring < want) ring *= 2;  /* a mask picks the entry */
+    m->capture_mask = ring - 1;
     m->steps = chook__alloc(n * sizeof *m->steps);
     m->step_end = chook__alloc(n * sizeof *m->step_end);
-    m->capture = chook__alloc(m->ncapture * sizeof *m->capture);
-    if (!m->steps || !m->step_end || !m->capture) {
-        sequence_free(m);
-        chook__free(m, sizeof *m);
-        return chook__fail(CHOOK_ENOMEM, "out of memory for a sequence of %zu steps", n);
+    m->capture = chook__alloc(ring * sizeof *m->capture);
+    int st = CHOOK_OK;
+    if (!m->steps || !m->step_end || !m->capture)
+        st = chook__fail(CHOOK_ENOMEM, "out of memory for a sequence of %zu steps", n);
+    if (st == CHOOK_OK) {
+        uint64_t end = 0;
+        for (size_t i = 0; i < n; i++) {
+            m->steps[i] = steps[i];
+            unsigned times = steps[i].times ? steps[i].times : 1;
+            end = times == CHOOK_MOCK_ALWAYS || end == UINT64_MAX ? UINT64_MAX : end + times;
+            m->step_end[i] = end;
+        }
+        m->answered = end;
+        for (unsigned i = 0; i < ring; i++) m->capture[i] = (struct mock_capture){ 0 };
+        st = mock_install(m, (void *)chook__mock_seq_entry);
     }
-    uint64_t end = 0;
-    for (size_t i = 0; i < n; i++) {
-        m->steps[i] = steps[i];
-        unsigned times = steps[i].times ? steps[i].times : 1;
-        end = times == CHOOK_MOCK_ALWAYS || end == UINT64_MAX ? UINT64_MAX : end + times;
-        m->step_end[i] = end;
-    }
-    for (unsigned i = 0; i < m->ncapture; i++) m->capture[i].seq = 0;
-    int st = chook_attach(target, sequence_enter, NULL, m, &m->listener);
     if (st != CHOOK_OK) {
-        sequence_free(m);
+        /* Nothing reached the record: no hook was installed. */
+        if (m->steps) chook__free(m->steps, n * sizeof *m->steps);
+        if (m->step_end) chook__free(m->step_end, n * sizeof *m->step_end);
+        if (m->capture) chook__free(m->capture, ring * sizeof *m->capture);
         chook__free(m, sizeof *m);
         return st;
     }
-    m->active = 1;
     *mock = m;
     return CHOOK_OK;
 }
@@ -299,18 +288,8 @@ int chook_mock_end(chook_mock *mock)
     if (!__atomic_load_n(&mock->active, __ATOMIC_ACQUIRE))
         return chook__fail(CHOOK_EINVAL, "the mock of 0x%lx has ended already",
                            (unsigned long)(uintptr_t)mock->target);
-    if (mock->kind == MOCK_REPLACEMENT) {
-        CHOOK_CHECK(chook_remove(mock->closure->hook));
-        slot_give(mock->slot);
-    } else {
-        CHOOK_CHECK(chook_detach(mock->listener));
-        /* No on_enter of ours runs or starts any more (chook_detach's guarantee)
-         * and there is no on_leave: the steps and the captures can go. Let chook
-         * free its own records of the listener when nothing else is pending. */
-        sequence_free(mock);
-        (void)chook_detach_wait(0);
-        chook__clear_error(); /* that wait's EBUSY is not a failure of this call */
-    }
+    CHOOK_CHECK(chook_remove(mock->closure->hook));
+    if (mock->slot >= 0) slot_give(mock->slot);
     __atomic_store_n(&mock->active, 0, __ATOMIC_RELEASE);
     return CHOOK_OK;
 }
@@ -325,7 +304,7 @@ int chook_mock_reset(chook_mock *mock)
     if (!mock) return chook__fail(CHOOK_EINVAL, "mock is NULL");
     __atomic_store_n(&mock->calls, 0, __ATOMIC_RELAXED);
     if (mock->capture)
-        for (unsigned i = 0; i < mock->ncapture; i++)
+        for (uint64_t i = 0; i <= mock->capture_mask; i++)
             __atomic_store_n(&mock->capture[i].seq, 0, __ATOMIC_RELAXED);
     return CHOOK_OK;
 }
@@ -337,14 +316,13 @@ int chook_mock_arg(const chook_mock *mock, uint64_t call, unsigned n, uintptr_t 
         return chook__fail(CHOOK_EINVAL, "only sequence mocks record arguments");
     if (n >= MOCK_ARGS)
         return chook__fail(CHOOK_EINVAL, "argument %u: the first %d are recorded", n, MOCK_ARGS);
-    if (!mock->capture)
-        return chook__fail(CHOOK_ENOTHOOKED, "the mock has ended: its records are gone");
-    const struct mock_capture *c = &mock->capture[call & (mock->ncapture - 1)];
+    const struct mock_capture *c = &mock->capture[call & mock->capture_mask];
     if (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) != call + 1)
         return chook__fail(CHOOK_ENOTHOOKED,
                            "call %llu is not recorded (%llu calls seen, the last %u kept)",
                            (unsigned long long)call,
-                           (unsigned long long)chook_mock_calls(mock), mock->ncapture);
+                           (unsigned long long)chook_mock_calls(mock),
+                           (unsigned)(mock->capture_mask + 1));
     uintptr_t v = c->args[n];
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) != call + 1)

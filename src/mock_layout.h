@@ -8,7 +8,15 @@
 /* struct chook_mock (src/mock.c): its first fields. */
 #define MOCK_OFF_REPLACEMENT 0  /* void *: the user's replacement */
 #define MOCK_OFF_THREAD 8       /* uintptr_t: thread pointer of the owner, 0 = every thread */
-#define MOCK_OFF_CALLS 16       /* uint64_t: calls answered */
+#define MOCK_OFF_CALLS 16       /* uint64_t: calls seen */
+#define MOCK_OFF_ANSWERED 24    /* uint64_t: calls a sequence answers (UINT64_MAX: all) */
+#define MOCK_OFF_CAPTURE 32     /* struct mock_capture *: a sequence's ring of calls */
+#define MOCK_OFF_CAPTURE_MASK 40 /* uint64_t: ring entries - 1 (a power of two - 1) */
+
+/* struct mock_capture: seq (call number + 1, written last), then the six integer
+ * argument registers, padded to 64 bytes. */
+#define MOCK_CAPTURE_SHIFT 6
+#define MOCK_CAPTURE_OFF_ARGS 8
 
 /* chook_closure (chook.h). */
 #define CLOSURE_OFF_ORIGINAL 8

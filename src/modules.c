@@ -34,6 +34,7 @@ void chook__module_unref(chook__module *m)
 {
     if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
     chook__symtab_free(&m->tab);
+    chook__branch_index_free(m->branches);
     chook__free(m->path, m->path_size);
     chook__free(m->real, m->real_size);
     chook__free(m, sizeof(*m));
@@ -182,6 +183,7 @@ static chook__module *new_module(const seen *s, int first)
     m->pub.base = (void *)m->base;
     m->pub.start = (void *)m->lo;
     m->pub.end = (void *)m->hi;
+    m->pub.size = sizeof m->pub;
     return m;
 }
 

@@ -123,6 +123,7 @@ void chook__point_describe(struct chook_point *p, const chook__module *m,
     info->nargs = p->chook__nargs;
     info->returns_void = p->chook__void != 0;
     info->state = att ? (enum chook_point_state)att->kind : CHOOK_POINT_DETACHED;
+    info->size = sizeof *info;
 }
 
 int chook_point_get_info(const chook_point *point, chook_point_info *info)

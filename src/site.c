@@ -3,6 +3,7 @@
  * stub in executable memory near it. Everything here runs under the commit lock
  * and before any thread is parked, so it may format messages.
  */
+#include <stdio.h>
 #include <sys/mman.h>
 
 #include "codepage.h"
@@ -96,7 +97,52 @@ struct analysis {
     chook_arch_plan plan;
     uintptr_t func_start;
     size_t func_size;
+    size_t func_offset;   /* target - func_start when inside a function, else 0 */
+    int boundary_unknown; /* inside a function, but its code before the target
+                             does not decode: the boundary could not be checked */
 };
+
+/* A target inside a known function must start one of its instructions: decode
+ * the function from its start up to the target. A target inside an instruction
+ * would run the tail of that instruction's bytes as code (SIGILL or worse). */
+static int check_boundary(uintptr_t target, struct analysis *a)
+{
+    a->func_offset = 0;
+    a->boundary_unknown = 0;
+    if (!a->func_size || a->func_start >= target) return CHOOK_OK;
+    a->func_offset = (size_t)(target - a->func_start);
+    if (a->func_offset > SCAN_MAX) {
+        a->boundary_unknown = 1;
+        return CHOOK_OK;
+    }
+    uint8_t small[512];
+    size_t len = a->func_offset + CHOOK_ARCH_MAX_PATCH;
+    uint8_t *buf = len <= sizeof small ? small : chook__alloc(len);
+    if (!buf) return chook__fail(CHOOK_ENOMEM, "out of memory checking target 0x%lx",
+                                 (unsigned long)target);
+    long n = len <= sizeof small ? chook__code_read_cached(a->func_start, buf, len)
+                                 : chook__code_read(a->func_start, buf, len);
+    int st = CHOOK_OK;
+    uintptr_t insn = 0;
+    size_t ilen = 0;
+    chook_arch_code code = { .bytes = buf, .avail = n > 0 ? (size_t)n : 0, .pc = a->func_start };
+    int r = n > 0 ? chook_arch_insn_boundary(&code, target, &insn, &ilen) : -1;
+    if (r < 0) a->boundary_unknown = 1;
+    if (r == 0) {
+        char where[160];
+        chook__describe_code(target, where, sizeof where);
+        st = chook__fail(CHOOK_EDECODE,
+                         "target 0x%lx (%s) is not an instruction boundary: it is byte %lu of "
+                         "the %zu-byte '%s' at +0x%lx of its function; hook the function's "
+                         "entry or the start of an instruction",
+                         (unsigned long)target, where, (unsigned long)(target - insn), ilen,
+                         chook_arch_insn_name(buf + (insn - a->func_start),
+                                              (size_t)n - (size_t)(insn - a->func_start), insn),
+                         (unsigned long)(insn - a->func_start));
+    }
+    if (buf != small) chook__free(buf, len);
+    return st;
+}
 
 static int analyze(uintptr_t target, size_t need, struct analysis *a)
 {
@@ -123,6 +169,7 @@ static int analyze(uintptr_t target, size_t need, struct analysis *a)
         a->code.func_end = 0;
         a->func_size = 0;
     }
+    CHOOK_CHECK(check_boundary(target, a));
     err[0] = 0;
     int st = chook_arch_plan_patch(&a->code, need, &a->plan, err, sizeof err);
     if (st != CHOOK_OK)
@@ -130,7 +177,19 @@ static int analyze(uintptr_t target, size_t need, struct analysis *a)
     return CHOOK_OK;
 }
 
-/* No other instruction of the function may branch into the bytes we overwrite. */
+/* Names the instruction at `at` and where it is, for messages. */
+static void describe_insn(uintptr_t at, const char **name, char *where, size_t len)
+{
+    uint8_t b[CHOOK_ARCH_MAX_PATCH];
+    long n = chook__code_read_cached(at, b, sizeof b);
+    *name = n > 0 ? chook_arch_insn_name(b, (size_t)n, at) : "?";
+    chook__describe_code(at, where, len);
+}
+
+/* No instruction may branch into the bytes we overwrite: not from the function
+ * itself (a loop back into its prologue), not from anywhere else in its module
+ * (another function's jump into it, as glibc's mempcpy into memmove), and no loop
+ * may go back through the entry (it would run the hook on every turn). */
 static int check_branches(uintptr_t target, const struct analysis *a)
 {
     uintptr_t lo = target + a->plan.skip, hi = lo + a->plan.patch_len;
@@ -149,22 +208,51 @@ static int check_branches(uintptr_t target, const struct analysis *a)
     long n = !own ? (long)len : len <= 2 * 4096u ? chook__code_read_cached(start, buf, len)
                                                  : chook__code_read(start, buf, len);
     int st = CHOOK_OK;
+    const char *name;
+    char where[160];
     if (n > 0) {
         chook_arch_code code = {
             .bytes = buf, .avail = (size_t)n, .pc = start,
             .func_end = a->func_size ? a->func_start + a->func_size : 0,
             .next_start = a->code.next_start,
         };
-        uintptr_t from = 0, to = 0;
-        if (chook_arch_find_branch_into(&code, lo, hi, &from, &to))
+        chook_arch_scan sc;
+        /* A loop through a point inside a function is what hooking that point
+         * asks for: back edges count only at an entry. */
+        int found = chook_arch_scan_function(&code, lo, hi, a->func_offset ? 0 : target, &sc);
+        if (found & CHOOK_ARCH_SCAN_INTO) {
+            describe_insn(sc.into_from, &name, where, sizeof where);
             st = chook__fail(CHOOK_EBRANCHIN,
-                             "target 0x%lx: the instruction at 0x%lx jumps back into bytes "
+                             "target 0x%lx: '%s' at 0x%lx (%s) jumps back into bytes "
                              "%lu..%lu that the patch would overwrite (to 0x%lx)",
-                             (unsigned long)target, (unsigned long)from,
-                             (unsigned long)(to - target), (unsigned long)(hi - target - 1),
-                             (unsigned long)to);
+                             (unsigned long)target, name, (unsigned long)sc.into_from, where,
+                             (unsigned long)(sc.into_to - target),
+                             (unsigned long)(hi - target - 1), (unsigned long)sc.into_to);
+        } else if (found & CHOOK_ARCH_SCAN_BACK) {
+            describe_insn(sc.back_from, &name, where, sizeof where);
+            st = chook__fail(CHOOK_EBRANCHIN,
+                             "target 0x%lx: '%s' at 0x%lx (%s) jumps back to the function's "
+                             "entry (+%lu): a loop through the first instruction would run "
+                             "the hook again on every turn",
+                             (unsigned long)target, name, (unsigned long)sc.back_from, where,
+                             (unsigned long)(sc.back_to - target));
+        }
     }
     if (own) chook__free(buf, len);
+    if (st == CHOOK_OK) {
+        uintptr_t from = 0, to = 0;
+        int r = chook__branch_index_find(lo, hi, &from, &to);
+        if (r < 0) return r;
+        if (r == 1) {
+            describe_insn(from, &name, where, sizeof where);
+            st = chook__fail(CHOOK_EBRANCHIN,
+                             "target 0x%lx: '%s' at 0x%lx (%s) jumps to 0x%lx (+%lu), inside "
+                             "the bytes +%lu..+%lu that the patch would overwrite",
+                             (unsigned long)target, name, (unsigned long)from, where,
+                             (unsigned long)to, (unsigned long)(to - target),
+                             (unsigned long)(lo - target), (unsigned long)(hi - target - 1));
+        }
+    }
     return st;
 }
 
@@ -319,6 +407,7 @@ static int build(struct site *s, uintptr_t target)
         } else {
             chook_arch_fill_trap(s->patch + jl, a->plan.patch_len - jl);
             s->target = target;
+            s->func_offset = a->func_offset;
             s->patch_at = patch_at;
             s->plan = a->plan;
             s->jump = kind;
@@ -345,6 +434,21 @@ static int build(struct site *s, uintptr_t target)
         if (code) chook__code_free(code, size);
     }
     return st;
+}
+
+void chook__sites_overlay_original(uintptr_t addr, uint8_t *buf, size_t len)
+{
+    for (size_t i = 0; i < sites.nbuckets; i++) {
+        for (const struct site *e = sites.buckets[i]; e; e = e->hash_next) {
+            if (!e->patched || e->patch_at >= addr + len ||
+                e->patch_at + e->plan.patch_len <= addr)
+                continue;
+            for (size_t k = 0; k < e->plan.patch_len; k++) {
+                uintptr_t at = e->patch_at + k;
+                if (at >= addr && at < addr + len) buf[at - addr] = e->original[k];
+            }
+        }
+    }
 }
 
 void chook__site_drop_block(struct site *s)
@@ -433,6 +537,23 @@ int chook__site_examine(uintptr_t target, chook_probe_info *info)
         info->instructions = a->plan.n_insns;
         info->trampoline_size = t->len;
         info->jump = CHOOK_JUMP_REL32;
+        info->function_offset = a->func_offset;
+        if (a->func_offset) {
+            /* Hookable, but not a function entry: say so. */
+            char where[160];
+            chook__describe_code(target, where, sizeof where);
+            char note[512];
+            snprintf(note, sizeof note,
+                             "inside a function: %s, %s; replacements run with that "
+                             "point's registers and stack, listeners are refused", where,
+                             a->boundary_unknown ? "boundary not checked (the code before "
+                             "it does not decode)" : "at an instruction boundary");
+            /* A long symbol name may cut the note short. */
+            size_t nl = chook__strlen(note);
+            if (nl >= sizeof info->reason) nl = sizeof info->reason - 1;
+            chook__memcpy(info->reason, note, nl);
+            info->reason[nl] = 0;
+        }
     }
     info->status = st;
     if (t) chook__free(t, sizeof *t);

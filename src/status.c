@@ -30,6 +30,7 @@ static const char *const status_names[] = {
     [19] = "CHOOK_EBUSY: not possible from here now",
     [20] = "CHOOK_ENOTSUP: not supported",
     [21] = "CHOOK_EINTERNAL: internal error",
+    [22] = "CHOOK_ENOLEAVE: function returns twice or reads its return address",
 };
 
 const char *chook_strerror(int status)

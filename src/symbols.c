@@ -51,6 +51,61 @@ static size_t size_at(uintptr_t addr)
     return size;
 }
 
+/* ---- compiler clones ------------------------------------------------------------- */
+
+/* The suffix words GCC gives the copies it makes of a function: foo.constprop.0
+ * (constants propagated), foo.isra.0 (scalar replacement of aggregates),
+ * foo.part.0 (a part split out), foo.cold (its cold blocks), foo.lto_priv.0,
+ * foo.localalias. Clang's foo.llvm.123 too. */
+static int clone_word(const char *w, size_t n)
+{
+    static const char *const words[] = { "constprop", "isra", "part", "cold", "lto_priv",
+                                         "localalias", "llvm", "specialized" };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (chook__strlen(words[i]) == n && chook__memcmp(words[i], w, n) == 0) return 1;
+    return 0;
+}
+
+/* Whether s (after a '.') is a chain of clone suffixes: words, each optionally
+ * followed by numbers ("isra.0.constprop.0", "part.0.cold"). */
+static int clone_chain(const char *s, int *cold)
+{
+    int words = 0;
+    while (*s) {
+        const char *e = s;
+        while (*e && *e != '.') e++;
+        size_t n = (size_t)(e - s);
+        int digits = n > 0;
+        for (size_t i = 0; i < n; i++) digits &= s[i] >= '0' && s[i] <= '9';
+        if (!digits) {
+            if (!clone_word(s, n)) return 0;
+            if (n == 4 && chook__memcmp(s, "cold", 4) == 0) *cold = 1;
+            words++;
+        } else if (!words) {
+            return 0;
+        }
+        s = *e ? e + 1 : e;
+        if (*e && !*s) return 0; /* trailing dot */
+    }
+    return words > 0;
+}
+
+size_t chook__clone_base_len(const char *name, int *cold)
+{
+    int c = 0;
+    size_t len = chook__strlen(name);
+    for (size_t i = 1; i < len; i++) {
+        if (name[i] != '.') continue;
+        c = 0;
+        if (clone_chain(name + i + 1, &c)) {
+            if (cold) *cold = c;
+            return i;
+        }
+    }
+    if (cold) *cold = 0;
+    return len;
+}
+
 void chook__symbol_fill(chook__module *m, size_t i, chook_symbol *out)
 {
     const chook__sym *s = &m->tab.syms[i];
@@ -62,6 +117,7 @@ void chook__symbol_fill(chook__module *m, size_t i, chook_symbol *out)
     if (s->flags & CHOOK__SYM_LOCAL) out->flags |= CHOOK_SYMBOL_LOCAL;
     if (s->flags & CHOOK__SYM_DEBUG) out->flags |= CHOOK_SYMBOL_DEBUG;
     out->resolver = NULL;
+    out->size_of_struct = sizeof *out;
     out->address = (void *)addr;
     out->size = s->size;
     if (s->type == STT_GNU_IFUNC) {
@@ -120,6 +176,55 @@ static int pass_accepts(int pass, const chook__sym *s)
     return 1;
 }
 
+/* No symbol of that name: the compiler's clones of it (foo.constprop.0), which
+ * are all there is of a function that was only cloned. Cold parts are not
+ * functions one can call. */
+static int lookup_clone(const char *module, const char *name, chook__module **list, size_t n,
+                        chook__module **mod_out, size_t *index_out)
+{
+    candidate c[AMBIGUOUS_LISTED + 1];
+    size_t found = 0, len = chook__strlen(name);
+    for (size_t k = 0; k < n; k++) {
+        chook__module *m = list[k];
+        if (m->parse_state != 1) continue;
+        /* Sorted by name: the clones follow the names that sort before "name." */
+        for (size_t j = 0; j < m->tab.n; j++) {
+            const chook__sym *s = &m->tab.syms[j];
+            const char *sn = m->tab.strings + s->name;
+            if (s->type == STT_OBJECT || (s->flags & CHOOK__SYM_OLDVER) || sn[len] != '.' ||
+                chook__memcmp(sn, name, len) != 0)
+                continue;
+            int cold;
+            if (chook__clone_base_len(sn, &cold) != len || cold) continue;
+            int dup = 0;
+            for (size_t q = 0; q < found && q <= AMBIGUOUS_LISTED; q++)
+                if (c[q].m->base + c[q].m->tab.syms[c[q].i].value == m->base + s->value) dup = 1;
+            if (dup) continue;
+            if (found <= AMBIGUOUS_LISTED) c[found] = (candidate){ m, j };
+            found++;
+        }
+    }
+    if (found == 1) {
+        *mod_out = c[0].m;
+        *index_out = c[0].i;
+        return CHOOK_OK;
+    }
+    if (found > 1) {
+        char names[400];
+        size_t pos = 0;
+        for (size_t k = 0; k < found && k < AMBIGUOUS_LISTED && pos < sizeof names; k++) {
+            int w = snprintf(names + pos, sizeof names - pos, "%s%s", k ? ", " : "",
+                             c[k].m->tab.strings + c[k].m->tab.syms[c[k].i].name);
+            if (w < 0) break;
+            pos += (size_t)w;
+        }
+        return chook__fail(CHOOK_EAMBIGUOUS, "no symbol '%s', but %zu compiler clones of it "
+                           "(%s%s); name one, or use chook_attach_pattern() to reach every "
+                           "clone", name, found, names, found > AMBIGUOUS_LISTED ? ", ..." : "");
+    }
+    return search_failed(module, name, list, n);
+}
+
 static int lookup_in(const char *module, const char *name, chook__module **list, size_t n,
                      chook__module **mod_out, size_t *index_out)
 {
@@ -160,7 +265,7 @@ static int lookup_in(const char *module, const char *name, chook__module **list,
         }
         if (pass == 2 && found > 1) return ambiguous(name, c, found);
     }
-    return search_failed(module, name, list, n);
+    return lookup_clone(module, name, list, n, mod_out, index_out);
 }
 
 int chook_symbol_lookup(const char *module, const char *name, chook_symbol *symbol,
@@ -223,9 +328,30 @@ int chook__symbol_resolve_in(chook__module *m, const char *name, int call_resolv
 
 int chook_symbol_each(const char *pattern, chook_symbol_fn fn, void *data)
 {
+    return chook_symbol_each_ex(pattern, 0, fn, data);
+}
+
+/* Whether a symbol name matches sympat: as it is, or, with CHOOK_EACH_CLONES,
+ * without its clone suffix. */
+static int name_matches(const char *sympat, const char *name, unsigned flags)
+{
+    if (fnmatch(sympat, name, 0) == 0) return 1;
+    if (!(flags & CHOOK_EACH_CLONES)) return 0;
+    size_t base = chook__clone_base_len(name, NULL);
+    if (!name[base] || base >= 256) return 0;
+    char b[256];
+    chook__memcpy(b, name, base);
+    b[base] = 0;
+    return fnmatch(sympat, b, 0) == 0;
+}
+
+int chook_symbol_each_ex(const char *pattern, unsigned flags, chook_symbol_fn fn, void *data)
+{
     chook__clear_error();
     if (!pattern || !fn)
         return chook__fail(CHOOK_EINVAL, "chook_symbol_each: %s is NULL", !pattern ? "pattern" : "fn");
+    if (flags & ~(unsigned)(CHOOK_EACH_EXPORTED | CHOOK_EACH_CLONES))
+        return chook__fail(CHOOK_EINVAL, "chook_symbol_each_ex: unknown flags 0x%x", flags);
     char modpat[512];
     const char *sympat = pattern;
     int any_module = 1;
@@ -257,7 +383,8 @@ int chook_symbol_each(const char *pattern, chook_symbol_fn fn, void *data)
         for (size_t i = 0; i < m->tab.n && !stop; i++) {
             const chook__sym *s = &m->tab.syms[i];
             if (s->type == STT_OBJECT || (s->flags & CHOOK__SYM_OLDVER)) continue;
-            if (fnmatch(sympat, m->tab.strings + s->name, 0) != 0) continue;
+            if ((flags & CHOOK_EACH_EXPORTED) && !(s->flags & CHOOK__SYM_EXPORTED)) continue;
+            if (!name_matches(sympat, m->tab.strings + s->name, flags)) continue;
             chook_symbol sym;
             chook__symbol_fill(m, i, &sym);
             if (!sym.address) continue;

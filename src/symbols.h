@@ -65,6 +65,8 @@ typedef struct chook__module {
     int settled;              /* known relocated (pending.c): its IFUNC resolvers
                                  may run */
     chook__symtab tab;
+    struct chook__branch_index *branches; /* branchindex.c: built on first use,
+                                             freed with the record */
     struct chook__module *next;
 } chook__module;
 
@@ -112,6 +114,11 @@ int chook__module_matches(const chook__module *m, const char *name, int glob);
  * with a message. */
 int chook__module_parse(chook__module *m);
 
+/* ---- branchindex.c ------------------------------------------------------------ */
+
+struct chook__branch_index;
+void chook__branch_index_free(struct chook__branch_index *ix);
+
 /* ---- symtab.c ----------------------------------------------------------------- */
 
 /* Reads the symbols of the ELF file at path (or of the image in memory when
@@ -143,6 +150,12 @@ void chook__symbol_fill(chook__module *m, size_t i, chook_symbol *out);
  * module is relocated); otherwise it gives CHOOK_ENOTSUP. */
 int chook__symbol_resolve_in(chook__module *m, const char *name, int call_resolvers,
                              uintptr_t *addr);
+
+/* The length of name without a compiler clone suffix (".constprop.0",
+ * ".isra.0", ".part.0", ".cold", ...): strlen(name) when it has none. *cold (may
+ * be NULL) tells whether the suffix names a cold part (entered by a jump, not a
+ * function one calls). */
+size_t chook__clone_base_len(const char *name, int *cold);
 
 /* ---- dataslot.c --------------------------------------------------------------- */
 

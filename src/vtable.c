@@ -152,16 +152,19 @@ static int check_vtable(void *object, size_t index, void ***vptr_out, uintptr_t 
     if (!is_readable((uintptr_t)object, sizeof(void *)))
         return chook__fail(CHOOK_EUNMAPPED, "object %p is not readable memory", object);
     void **vptr = __atomic_load_n((void ***)object, __ATOMIC_ACQUIRE);
-    if ((uintptr_t)vptr % sizeof(void *) != 0 ||
-        !is_readable((uintptr_t)vptr, (index + 1) * sizeof(void *)))
+    if ((uintptr_t)vptr % sizeof(void *) != 0 || !is_readable((uintptr_t)vptr, sizeof(void *)))
         return chook__fail(CHOOK_EINVAL, "object %p has no vtable: its first word %p does not "
-                           "point at %zu readable slots", object, (void *)vptr, index + 1);
+                           "point at readable slots", object, (void *)vptr);
     *vt_start = *vt_end = 0;
     if (vtable_symbol((uintptr_t)vptr, vt_start, vt_end) &&
         (uintptr_t)(vptr + index + 1) > *vt_end)
         return chook__fail(CHOOK_EINVAL, "slot %zu is past the end of the vtable of object %p "
                            "(%zu slots)", index, object,
                            (size_t)((*vt_end - (uintptr_t)vptr) / sizeof(void *)));
+    if (!is_readable((uintptr_t)vptr, (index + 1) * sizeof(void *)))
+        return chook__fail(CHOOK_EINVAL, "slot %zu is out of range: the vtable of object %p at "
+                           "%p is not followed by %zu readable slots", index, object,
+                           (void *)vptr, index + 1);
     if (!is_code(vptr[index]))
         return chook__fail(CHOOK_EINVAL, "slot %zu of the vtable of object %p holds %p, which "
                            "is not code", index, object, vptr[index]);

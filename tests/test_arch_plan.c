@@ -189,7 +189,7 @@ Test(arch_plan, too_short_when_padding_runs_into_the_next_symbol)
     chook_arch_plan p;
     c.next_start = PC + 4; /* a symbol starts at the second int3 */
     cr_assert_eq(plan(&c, NEAR, &p), CHOOK_ETOOSHORT);
-    cr_assert(strstr(err, "only 1 bytes of padding before the next symbol at +4"), "%s", err);
+    cr_assert(strstr(err, "only 1 byte of padding before the next symbol at +4"), "%s", err);
     /* Exactly enough room is enough. */
     c.next_start = PC + 5;
     cr_assert_eq(plan(&c, NEAR, &p), CHOOK_OK, "%s", err);

@@ -118,3 +118,33 @@ Test(corpus, every_exported_libz_function_hooked_at_once_keeps_a_round_trip_exac
     round_trip();
     cr_assert_eq(passthrough_counts[0], before);
 }
+
+/* Runs chook-corpus with ARGS; returns its exit status, its output in out. */
+static int run_corpus(const char *args, char *out, size_t outlen)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/tools/chook-corpus %s 2>&1", CHOOK_BINARY_DIR, args);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = 0;
+    int status = pclose(p);
+    cr_assert(WIFEXITED(status), "chook-corpus %s: crashed", args);
+    return WEXITSTATUS(status);
+}
+
+Test(corpus, the_tool_has_help_and_version_and_refuses_unknown_options)
+{
+    char out[4096];
+    cr_assert_eq(run_corpus("--help", out, sizeof out), 0);
+    cr_expect(strstr(out, "usage: chook-corpus [-v]") && strstr(out, "--version"), "%s", out);
+    cr_expect(!strstr(out, "cannot load"), "--help was taken as a library: %s", out);
+    cr_assert_eq(run_corpus("-h", out, sizeof out), 0);
+    cr_expect(strstr(out, "usage:"), "%s", out);
+    cr_assert_eq(run_corpus("--version", out, sizeof out), 0);
+    cr_expect(strncmp(out, "chook-corpus ", 13) == 0 && strchr("0123456789", out[13]), "%s", out);
+    cr_assert_eq(run_corpus("--frobnicate", out, sizeof out), 2);
+    cr_expect(strstr(out, "unknown option '--frobnicate'"), "%s", out);
+    cr_assert_eq(run_corpus("-- no-such-library.so.9", out, sizeof out), 1);
+    cr_expect(strstr(out, "cannot load no-such-library.so.9"), "%s", out);
+}

@@ -594,20 +594,30 @@ Test(flow, detaching_twice_is_refused)
     cr_expect_eq(chook_detach_wait(1000), CHOOK_OK);
 }
 
-Test(flow, attaching_inside_an_open_transaction_is_refused)
+Test(flow, attaching_inside_an_open_transaction_waits_for_the_commit)
 {
+    struct log g = { "" };
     chook_listener *l = NULL;
     cr_assert_eq(chook_transaction_begin(), CHOOK_OK);
-    cr_expect_eq(chook_attach((void *)add2, count_enter, NULL, NULL, &l), CHOOK_ETXN);
-    cr_expect(strstr(chook_last_error(), "transaction") != NULL, "%s", chook_last_error());
-    cr_expect_null(l);
+    cr_assert_eq(chook_attach((void *)add2, count_enter, NULL, &g, &l), CHOOK_OK, "%s",
+                 chook_last_error());
+    cr_expect_not_null(l);
+    cr_expect_eq(p_add2(1, 2), 3);
+    cr_expect_eq(g.enters, 0, "not attached before the commit");
     cr_assert_eq(chook_transaction_commit(), CHOOK_OK, "%s", chook_last_error());
     cr_expect_eq(p_add2(1, 2), 3);
-    cr_assert_eq(chook_attach((void *)add2, count_enter, NULL, NULL, &l), CHOOK_OK);
+    cr_expect_eq(g.enters, 1);
     cr_assert_eq(chook_transaction_begin(), CHOOK_OK);
-    cr_expect_eq(chook_detach(l), CHOOK_ETXN, "the last listener's hook cannot go in it");
+    cr_assert_eq(chook_detach(l), CHOOK_OK, "%s", chook_last_error());
+    cr_expect_eq(p_add2(1, 2), 3);
+    cr_expect_eq(g.enters, 2, "still attached until the commit");
     cr_assert_eq(chook_transaction_abort(), CHOOK_OK);
+    cr_expect_eq(p_add2(1, 2), 3);
+    cr_expect_eq(g.enters, 3, "the abort kept it");
     cr_expect_eq(chook_detach(l), CHOOK_OK);
+    cr_expect_eq(p_add2(1, 2), 3);
+    cr_expect_eq(g.enters, 3);
+    cr_expect_eq(chook_detach_wait(1000), CHOOK_OK);
 }
 
 static long add2_plus_100(long a, long b) { return a + b + 100; }

@@ -313,6 +313,32 @@ Test(mock, every_thread_mock_counts_exactly)
     cr_assert_eq(chook_mock_calls(price_mock), (uint64_t)THREADS * CALLS);
 }
 
+Test(mock, sequence_steps_are_shared_by_the_threads)
+{
+    /* 1000 answers of 1, then the real function (10): whichever thread calls. */
+    chook_mock_step step = CHOOK_RETURN_N(1, 1000);
+    chook_mock *m;
+    cr_assert_eq(chook_mock_returns((void *)price, &step, 1, NULL, &m), CHOOK_OK);
+    enum { THREADS = 4, CALLS = 1000 };
+    struct caller c[THREADS];
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        c[i] = (struct caller){ -1, CALLS };
+        cr_assert_eq(pthread_create(&t[i], NULL, call_price, &c[i]), 0);
+    }
+    long total = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        total += c[i].result;
+    }
+    cr_assert_eq(chook_mock_end(m), CHOOK_OK);
+    cr_assert_eq(total, 1000 * 1 + (THREADS * CALLS - 1000) * 10);
+    cr_assert_eq(chook_mock_calls(m), THREADS * CALLS, "readable after the end");
+    uintptr_t v;
+    cr_assert_eq(chook_mock_arg(m, THREADS * CALLS - 1, 0, &v), CHOOK_OK);
+    cr_assert_eq(v, 1);
+}
+
 static volatile int hammer_stop;
 
 static void *hammer(void *arg)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "chook.h"
 #include "internal.h"
@@ -117,4 +118,29 @@ Test(slots, slot_changed_by_someone_else_is_not_overwritten_on_removal)
     rw_ops.write = hooked_read;
     cr_expect_eq(chook_slot_remove(h), CHOOK_OK);
     cr_expect_eq((void *)rw_ops.write, (void *)real_write);
+}
+
+/* An object whose vtable (no symbol names it) ends where its mapping ends: an index
+ * past the mapped slots is out of range, the object still has a vtable. */
+Test(slots, vtable_index_past_the_readable_slots_is_reported_as_out_of_range)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    char *m = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    cr_assert_neq(m, MAP_FAILED);
+    cr_assert_eq(munmap(m + page, (size_t)page), 0);
+    void **vtable = (void **)(m + page) - 2;
+    vtable[0] = (void *)real_read;
+    vtable[1] = (void *)real_write;
+    void *object[1] = { vtable };
+    chook_slot_hook *h = NULL;
+    cr_assert_eq(chook_vtable_install(object, 2, (void *)hooked_read, (void **)&orig_read, &h),
+                 CHOOK_EINVAL);
+    cr_expect(strstr(chook_last_error(), "slot 2 is out of range"), "%s", chook_last_error());
+    cr_assert_eq(chook_vtable_install(object, 1, (void *)hooked_read, (void **)&orig_read, &h),
+                 CHOOK_OK, "%s", chook_last_error());
+    cr_expect_eq(((int (*)(int))vtable[1])(1), 30);
+    cr_assert_eq(chook_slot_remove(h), CHOOK_OK, "%s", chook_last_error());
+    cr_expect_eq(vtable[1], (void *)real_write);
+    munmap(m, (size_t)page);
 }

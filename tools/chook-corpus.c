@@ -3,9 +3,11 @@
  * chook can hook, and why not for the others. A relocation corpus for the x86-64
  * back end: it decodes and relocates the entry of thousands of real functions.
  *
- *   chook-corpus [-v] [LIBRARY...]     default: libc.so.6 libm.so.6 libz.so.1
+ *   chook-corpus [-v] [--] [LIBRARY...]     default: libc.so.6 libm.so.6 libz.so.1
+ *   chook-corpus --help | --version
  *
- * Exit status: 0 when every symbol was probed with no internal error, 1 otherwise.
+ * Exit status: 0 when every symbol was probed with no internal error, 1 otherwise,
+ * 2 for a bad command line.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -48,19 +50,50 @@ static int probe_one(const chook_symbol *sym, void *data)
     return 0;
 }
 
+static void usage(FILE *to)
+{
+    fputs("usage: chook-corpus [-v] [--] [LIBRARY...]\n"
+          "Probes every function symbol of each LIBRARY (default: libc.so.6 libm.so.6\n"
+          "libz.so.1) and says how many chook can hook, and why not for the others.\n"
+          "\n"
+          "  -v, --verbose  list every function that cannot be hooked, with the reason\n"
+          "  -h, --help     print this help and exit\n"
+          "  -V, --version  print the version and exit\n"
+          "\n"
+          "LIBRARY is a name or path as dlopen() takes it. Exit status: 0 when every\n"
+          "symbol was probed, 1 on an internal error or a library that cannot be\n"
+          "loaded, 2 for a bad command line.\n",
+          to);
+}
+
 int main(int argc, char **argv)
 {
     const char *defaults[] = { "libc.so.6", "libm.so.6", "libz.so.1" };
     const char **libs = defaults;
-    int nlibs = 3, verbose = 0, internal = 0;
-    if (argc > 1 && strcmp(argv[1], "-v") == 0) {
-        verbose = 1;
-        argv++;
-        argc--;
+    int nlibs = 3, verbose = 0, internal = 0, first = 1;
+    for (; first < argc && argv[first][0] == '-'; first++) {
+        const char *a = argv[first];
+        if (strcmp(a, "--") == 0) {
+            first++;
+            break;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            verbose = 1;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+            printf("chook-corpus %s (libchook %s)\n", CHOOK_VERSION_STRING,
+                   chook_version_string());
+            return 0;
+        } else {
+            fprintf(stderr, "chook-corpus: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
     }
-    if (argc > 1) {
-        libs = (const char **)(argv + 1);
-        nlibs = argc - 1;
+    if (first < argc) {
+        libs = (const char **)(argv + first);
+        nlibs = argc - first;
     }
     printf("%-12s %8s %9s %7s  %s\n", "module", "symbols", "hookable", "share", "not hookable, by reason");
     for (int i = 0; i < nlibs; i++) {

@@ -1,26 +1,32 @@
 /*
  * void chook_arch_icpt_dispatch(void) — the common interception dispatcher.
  *
- * Entered by a jump from a listener thunk, with the target's context in r11 and
- * the stack exactly as the caller left it (return address at (rsp)). It never
- * rewrites the caller's return address: it keeps a frame of its own (with unwind
- * information, so backtrace() and C++ unwinding walk through it to the real
- * caller) and either jumps to the original with the caller's stack restored, or
- * calls the original from its frame with a copy of the caller's stack arguments
- * and runs the leave callbacks when it returns.
+ * Entered by a jump from a listener thunk, with the target's context in r11, the
+ * caller's r11 saved by the thunk at R - 16 and the stack otherwise exactly as
+ * the caller left it (R: the stack pointer at entry, the return address at (R)).
+ * It never rewrites the caller's return address: it keeps a frame of its own
+ * (with unwind information, so backtrace() and C++ unwinding walk through it to
+ * the real caller) and either jumps to the original with the caller's stack and
+ * registers restored, or calls the original from its frame with a copy of the
+ * caller's stack arguments and runs the leave callbacks when it returns.
  *
- * Frame (rbp-based; struct chook__iframe at rbp - IF_SIZE, offsets in
- * intercept_frame.h):
- *   rbp + 16        the caller's stack arguments
- *   rbp + 8         return address into the caller
- *   rbp             saved rbp
+ * Frame (struct chook__iframe at rbp - IF_SIZE, offsets in intercept_frame.h):
+ *   R + 8           the caller's stack arguments (its frame, up to its CFA)
+ *   R               return address into the caller
+ *   R - 8           saved rbp
+ *   R - 16          the caller's r11 (stored by the thunk)
+ *   R - 24          the original's address, for the jump out
+ *   rbp             (R - 24) rounded down to 16: the frame does not depend on
+ *                   the alignment the caller left (the ELF entry point, code
+ *                   reached by a jump and GCC's calls of local functions that
+ *                   need no alignment enter with any rsp)
+ *   rbp - 8         entry = R - 8, read by the unwind rule: CFA = *(rbp-8) + 16
  *   rbp - IF_SIZE   struct chook__iframe (registers, chook_call, ...)
  *   below           per-listener slots (ctx->slot_bytes)
  *   below           for a call: the copy of the stack arguments, then the
  *                   original's return address
- * rbp is 16-aligned (the caller's call left rsp = 8 mod 16; push rbp), IF_SIZE,
- * slot_bytes and stack_bytes are multiples of 16: every call here is made with
- * rsp 16-aligned as the ABI requires, and movaps may address the frame.
+ * IF_SIZE, slot_bytes and the copy are multiples of 16: every call here is made
+ * with rsp 16-aligned as the ABI requires, and movaps may address the frame.
  *
  * Single-listener fast path. When the context reserves exactly one slot, the
  * dispatcher does itself what chook__icpt_enter and chook__icpt_leave do for a
@@ -30,18 +36,29 @@
  * another size, a record that may have been abandoned) goes to the C code,
  * before any step or with the window closed again.
  *
- * Registers: the six integer argument registers, rax (al is the number of vector
- * registers a variadic callee receives) and xmm0-7 are saved before any C code
- * runs and restored (possibly rewritten by callbacks) before the original runs.
- * rbx, rbp, r12-r15 are callee-saved by the C functions called. r10, r11, xmm8
- * and xmm9 are scratch the ABI passes nothing in for C functions (r10, the
- * static chain of nested functions, is not preserved).
+ * Registers. The caller gets back every register the original would have left
+ * alone: GCC's -fipa-ra lets callers of a local function keep values in
+ * call-clobbered registers that function does not touch. So rdi, rsi, rdx, rcx,
+ * r8-r11, rax and xmm0-15 are saved before any C code runs; a jump to the
+ * original restores all of them (as callbacks left the argument registers);
+ * after a call of the original, rax, rdx, xmm0 and xmm1 are returned as the
+ * original (or a skipping callback, or an on_leave) left them and every other
+ * one as it was given to the original. rbx, rbp, r12-r15 are callee-saved by
+ * every function called here. The upper halves of ymm/zmm registers, the x87
+ * stack and the flags are not saved.
+ *
+ * Stack arguments. A call copies ch->stack_bytes of them, or with STACK_CALLER
+ * (no signature) the whole frame of the caller: from R + 8 up to its return
+ * address, as its unwind information says (chook__icpt_window in
+ * intercept_stack.c; a per-call-site cache is read here first). A function
+ * cannot take stack arguments beyond its caller's frame, so any arity works.
  */
 #include "intercept_frame.h"
 
 #define F(off) ((off) - IF_SIZE)(%rbp)
 
-/* Loads the argument registers and rax from the frame (as callbacks left them). */
+/* Loads the argument registers, rax and r10 (the static chain) from the frame
+ * (as callbacks left them). */
         .macro RESTORE_ARGS
         movq    F(IF_GP + 0), %rdi
         movq    F(IF_GP + 8), %rsi
@@ -50,6 +67,7 @@
         movq    F(IF_GP + 32), %r8
         movq    F(IF_GP + 40), %r9
         movq    F(IF_EXTRA), %rax
+        movq    F(IF_KEEP), %r10
         movaps  F(IF_FP + 0), %xmm0
         movaps  F(IF_FP + 16), %xmm1
         movaps  F(IF_FP + 32), %xmm2
@@ -60,26 +78,50 @@
         movaps  F(IF_FP + 112), %xmm7
         .endm
 
+/* xmm8-15 as the caller left them. */
+        .macro RESTORE_KEEP_FP
+        movaps  F(IF_KEEP_FP + 0), %xmm8
+        movaps  F(IF_KEEP_FP + 16), %xmm9
+        movaps  F(IF_KEEP_FP + 32), %xmm10
+        movaps  F(IF_KEEP_FP + 48), %xmm11
+        movaps  F(IF_KEEP_FP + 64), %xmm12
+        movaps  F(IF_KEEP_FP + 80), %xmm13
+        movaps  F(IF_KEEP_FP + 96), %xmm14
+        movaps  F(IF_KEEP_FP + 112), %xmm15
+        .endm
+
+/* Drops the frame: rsp = R, rbp and r11 as the caller left them. */
+        .macro DROP_FRAME
+        movq    F(IF_ENTRY), %rsp       /* rsp = R - 8 */
+        .cfi_def_cfa %rsp, 16
+        popq    %rbp
+        .cfi_def_cfa_offset 8
+        .cfi_same_value %rbp
+        movq    ICPT_R11_SAVE(%rsp), %r11
+        .endm
+
 /* Calls the original from this frame (rcx: bytes of stack arguments to copy, a
  * multiple of 16) and saves its return registers in the frame. The copy lies
  * below the slots, so the original finds the arguments at 8(%rsp) after our
- * call. The default 64 bytes are copied in line; any other size by COPY_ANY,
- * placed out of the straight path, which comes back to .Lcopied_<name>. */
-        .macro CALL_ORIGINAL name
-        andq    $-16, %rcx
+ * call. 32 bytes at a time, an odd 16 first. */
+        .macro CALL_ORIGINAL
         subq    %rcx, %rsp
-        cmpl    $64, %ecx
-        jne     .Lcopy_any_\name
-        movups  16(%rbp), %xmm8
-        movups  32(%rbp), %xmm9
+        movq    F(IF_ENTRY), %rsi       /* the arguments are at 16(%rsi) */
+        xorl    %eax, %eax
+        testl   $16, %ecx
+        jz      1f
+        movups  16(%rsi), %xmm8
         movups  %xmm8, (%rsp)
-        movups  %xmm9, 16(%rsp)
-        movups  48(%rbp), %xmm8
-        movups  64(%rbp), %xmm9
-        movups  %xmm8, 32(%rsp)
-        movups  %xmm9, 48(%rsp)
-.Lcopied_\name:
-        RESTORE_ARGS
+        movl    $16, %eax
+1:      cmpq    %rcx, %rax
+        jae     2f
+        movups  16(%rsi,%rax), %xmm8
+        movups  32(%rsi,%rax), %xmm9
+        movups  %xmm8, (%rsp,%rax)
+        movups  %xmm9, 16(%rsp,%rax)
+        addq    $32, %rax
+        jmp     1b
+2:      RESTORE_ARGS
         movq    F(IF_CTX), %r11
         call    *CTX_ORIGINAL(%r11)
         movq    %rax, F(IF_RET)
@@ -88,48 +130,39 @@
         movaps  %xmm1, F(IF_FRET + 16)
         .endm
 
-        .macro COPY_ANY name
-.Lcopy_any_\name:
-        xorl    %eax, %eax
-        testl   $16, %ecx               /* an odd 16-byte block first */
-        jz      1f
-        movups  16(%rbp), %xmm8
-        movups  %xmm8, (%rsp)
-        movl    $16, %eax
-1:      cmpq    %rcx, %rax              /* then 32 bytes at a time */
-        jae     .Lcopied_\name
-        movups  16(%rbp,%rax), %xmm8
-        movups  32(%rbp,%rax), %xmm9
-        movups  %xmm8, (%rsp,%rax)
-        movups  %xmm9, 16(%rsp,%rax)
-        addq    $32, %rax
-        jmp     1b
-        .endm
-
-/* Restores the (possibly rewritten) arguments, drops the frame and jumps to the
- * original: it returns straight to the caller. */
+/* Restores every register (the argument registers as callbacks left them) and
+ * jumps to the original: it returns straight to the caller. */
         .macro JUMP_ORIGINAL
         RESTORE_ARGS
-        movq    F(IF_CTX), %r11
-        movq    CTX_ORIGINAL(%r11), %r11
+        RESTORE_KEEP_FP
         .cfi_remember_state
-        leave                           /* c9               leave                    */
-        .cfi_def_cfa %rsp, 8
-        .cfi_same_value %rbp
-        jmp     *%r11                   /* 41 ff e3         jmp r11                  */
+        DROP_FRAME
+        jmp     *ICPT_JUMP_SLOT(%rsp)   /* ff 64 24 e8      jmp [rsp-24]             */
         .cfi_restore_state
         .endm
 
-/* Returns the saved return registers to the caller. */
+/* Returns to the caller: the return registers saved after the call (or set by
+ * callbacks), every other register as the original received it. */
         .macro RETURN_TO_CALLER
         movq    F(IF_RET), %rax
         movq    F(IF_RET + 8), %rdx
         movaps  F(IF_FRET), %xmm0
         movaps  F(IF_FRET + 16), %xmm1
+        movq    F(IF_GP + 0), %rdi
+        movq    F(IF_GP + 8), %rsi
+        movq    F(IF_GP + 24), %rcx
+        movq    F(IF_GP + 32), %r8
+        movq    F(IF_GP + 40), %r9
+        movq    F(IF_KEEP), %r10
+        movaps  F(IF_FP + 32), %xmm2
+        movaps  F(IF_FP + 48), %xmm3
+        movaps  F(IF_FP + 64), %xmm4
+        movaps  F(IF_FP + 80), %xmm5
+        movaps  F(IF_FP + 96), %xmm6
+        movaps  F(IF_FP + 112), %xmm7
+        RESTORE_KEEP_FP
         .cfi_remember_state
-        leave                           /* c9               leave                    */
-        .cfi_def_cfa %rsp, 8
-        .cfi_same_value %rbp
+        DROP_FRAME
         ret                             /* c3               ret                      */
         .cfi_restore_state
         .endm
@@ -155,6 +188,31 @@
         movl    $0, %fs:TLS_BUSY(%r10)
         .endm
 
+/* ecx = the bytes of stack arguments to copy for a set whose stack_bytes is
+ * STACK_CALLER: the caller's frame size from the per-call-site cache, or from
+ * chook__icpt_window on a miss. */
+        .macro CALLER_WINDOW
+        movq    F(IF_ENTRY), %rax
+        movq    8(%rax), %rax           /* rax = the return address */
+        movq    %rax, %rdx
+        shrq    $12, %rdx
+        xorq    %rax, %rdx
+        andl    $WINDOWS_MASK, %edx
+        leaq    chook__icpt_windows(%rip), %rcx
+        movq    (%rcx,%rdx,8), %rcx     /* (ra << 16) | bytes / 16 */
+        movq    %rcx, %rdx
+        shrq    $16, %rdx
+        cmpq    %rax, %rdx
+        jne     1f
+        movzwl  %cx, %ecx
+        shll    $4, %ecx
+        jmp     2f
+1:      movq    F(IF_ENTRY), %rdi
+        call    chook__icpt_window
+        movl    %eax, %ecx
+2:
+        .endm
+
         .text
         .globl  chook_arch_icpt_dispatch
         .hidden chook_arch_icpt_dispatch
@@ -166,11 +224,20 @@ chook_arch_icpt_dispatch:
         pushq   %rbp                    /* 55               push rbp                 */
         .cfi_def_cfa_offset 16
         .cfi_offset %rbp, -16
-        movq    %rsp, %rbp              /* 48 89 e5         mov rbp, rsp             */
-        .cfi_def_cfa_register %rbp
-        subq    $IF_SIZE, %rsp          /* 48 81 ec 80 01 00 00  sub rsp, IF_SIZE    */
+        /* rbp is saved: a scratch register until it becomes the frame's top.
+         * Everything written below rsp here is within the red zone, which no
+         * signal frame touches. */
+        movq    CTX_ORIGINAL(%r11), %rbp
+        movq    %rbp, ICPT_JUMP_SLOT + 8(%rsp)  /* R - 24: where a jump goes */
+        leaq    -16(%rsp), %rbp
+        andq    $-16, %rbp              /* rbp = (R - 24) & -16 */
+        movq    %rsp, F(IF_ENTRY)       /* entry = R - 8 */
+        /* DW_CFA_def_cfa_expression: CFA = *(rbp - 8) + 16 (the frame's entry
+         * field; rbp stays saved at CFA - 16, the return address at CFA - 8). */
+        .cfi_escape 0x0f, 0x05, 0x76, 0x78, 0x06, 0x23, 0x10
+        leaq    -IF_SIZE(%rbp), %rsp
 
-        /* Save the argument registers: chook_arch_iregs. */
+        /* Save the registers: chook_arch_iregs. */
         movq    %rdi, F(IF_GP + 0)
         movq    %rsi, F(IF_GP + 8)
         movq    %rdx, F(IF_GP + 16)
@@ -179,6 +246,7 @@ chook_arch_icpt_dispatch:
         movq    %r9,  F(IF_GP + 40)
         movq    %rax, F(IF_EXTRA)
         movq    %r11, F(IF_CTX)
+        movq    %r10, F(IF_KEEP)
         movaps  %xmm0, F(IF_FP + 0)
         movaps  %xmm1, F(IF_FP + 16)
         movaps  %xmm2, F(IF_FP + 32)
@@ -187,6 +255,14 @@ chook_arch_icpt_dispatch:
         movaps  %xmm5, F(IF_FP + 80)
         movaps  %xmm6, F(IF_FP + 96)
         movaps  %xmm7, F(IF_FP + 112)
+        movaps  %xmm8, F(IF_KEEP_FP + 0)
+        movaps  %xmm9, F(IF_KEEP_FP + 16)
+        movaps  %xmm10, F(IF_KEEP_FP + 32)
+        movaps  %xmm11, F(IF_KEEP_FP + 48)
+        movaps  %xmm12, F(IF_KEEP_FP + 64)
+        movaps  %xmm13, F(IF_KEEP_FP + 80)
+        movaps  %xmm14, F(IF_KEEP_FP + 96)
+        movaps  %xmm15, F(IF_KEEP_FP + 112)
         /* Per-listener slots right below the frame, as many as the context
          * says (16 bytes each); the C side finds them from slot_bytes. */
         movq    CTX_SLOT_BYTES(%r11), %rax
@@ -263,7 +339,10 @@ chook_arch_icpt_dispatch:
         jnz     .Lleave
         movq    F(IF_CHAIN), %rcx
         movl    CH_STACK_BYTES(%rcx), %ecx
-        CALL_ORIGINAL fast
+        cmpl    $STACK_CALLER, %ecx
+        je      .Lfast_window
+.Lfast_call:
+        CALL_ORIGINAL
 
         /* ---- fast path, leave step: its one listener passed its enter step
          * and has an on_leave; call.data and call.sig are still its own. ---- */
@@ -298,7 +377,9 @@ chook_arch_icpt_dispatch:
 .Lfast_close_jump:
         CLOSE_WINDOW
         JUMP_ORIGINAL
-        COPY_ANY fast
+.Lfast_window:
+        CALLER_WINDOW
+        jmp     .Lfast_call
 
         /* ---- any set: the C glue ---- */
 .Lgeneral:
@@ -314,7 +395,8 @@ chook_arch_icpt_dispatch:
         JUMP_ORIGINAL
 
 .Lcall:
-        CALL_ORIGINAL general
+        andq    $-16, %rcx              /* the bytes to copy */
+        CALL_ORIGINAL
 .Lleave:
         cmpl    $1, F(IF_N)             /* one listener considered: no C glue */
         jne     .Lleave_c
@@ -345,7 +427,6 @@ chook_arch_icpt_dispatch:
         leaq    -IF_SIZE(%rbp), %rdi
         call    chook__icpt_leave
         RETURN_TO_CALLER
-        COPY_ANY general
 
         .cfi_endproc
         .size   chook_arch_icpt_dispatch, .-chook_arch_icpt_dispatch
@@ -355,6 +436,8 @@ chook_arch_icpt_dispatch:
         .hidden chook__icpt_enter
         .hidden chook__icpt_leave
         .hidden chook__icpt_record
+        .hidden chook__icpt_window
+        .hidden chook__icpt_windows
 
         .section .rodata
         .p2align 4

@@ -17,7 +17,15 @@ _Static_assert(offsetof(struct chook__iframe, regs.fp) == IF_FP, "IF_FP");
 _Static_assert(offsetof(struct chook__iframe, call.ret) == IF_RET, "IF_RET");
 _Static_assert(offsetof(struct chook__iframe, call.fret) == IF_FRET, "IF_FRET");
 _Static_assert(offsetof(struct chook__iframe, slot_bytes) == IF_SLOT_BYTES, "IF_SLOT_BYTES");
+_Static_assert(offsetof(struct chook__iframe, regs.keep) == IF_KEEP, "IF_KEEP");
+_Static_assert(offsetof(struct chook__iframe, regs.keep_fp) == IF_KEEP_FP && IF_KEEP_FP % 16 == 0,
+               "IF_KEEP_FP");
+_Static_assert(offsetof(struct chook__iframe, entry) == IF_ENTRY && IF_ENTRY == IF_SIZE - 8,
+               "IF_ENTRY: the frame's last field");
 _Static_assert(sizeof(struct chook__iframe) == IF_SIZE, "IF_SIZE");
+_Static_assert(CHOOK__ICPT_STACK_CALLER == STACK_CALLER, "STACK_CALLER");
+_Static_assert(CHOOK__ICPT_WINDOWS == WINDOWS_MASK + 1, "WINDOWS_MASK");
+_Static_assert(CHOOK_ARCH_ICPT_R11_SAVE == ICPT_R11_SAVE, "ICPT_R11_SAVE");
 _Static_assert(IF_SIZE % 16 == 0 && IF_FP % 16 == 0 && IF_FRET % 16 == 0, "movaps alignment");
 _Static_assert(offsetof(struct chook__ictx, slot_bytes) == CTX_SLOT_BYTES, "CTX_SLOT_BYTES");
 _Static_assert(offsetof(struct chook__ictx, original) == CTX_ORIGINAL, "CTX_ORIGINAL");
@@ -82,10 +90,15 @@ static size_t put_jump(uint8_t *buf, uintptr_t pc, uintptr_t dest)
 size_t chook_arch_write_icpt_thunk(uint8_t *buf, uintptr_t pc, uintptr_t ctx,
                                    uintptr_t dispatcher)
 {
+    static const uint8_t save_r11[5] = { 0x4c, 0x89, 0x5c, 0x24, 0xf0 };
     size_t n = 0;
     /* The core's entry stub reaches us by an indirect jump. */
     chook__memcpy(buf, ENDBR64, 4);                    /* f3 0f 1e fa   endbr64        */
     n += 4;
+    /* The caller may keep a value in r11 (-fipa-ra): it waits in the red zone
+     * (the target has not started), where the dispatcher leaves it alone. */
+    chook__memcpy(buf + n, save_r11, 5);               /* 4c 89 5c 24 f0 mov [rsp-16], r11 */
+    n += 5;
     buf[n++] = 0x49;                                   /* 49 bb <ctx>   movabs r11, ctx */
     buf[n++] = 0xbb;
     put64(buf + n, ctx);
@@ -185,4 +198,92 @@ int chook_arch_sig_place(struct chook__sig *sig, char *err, size_t errlen)
     sig->stack_used = stack;
     sig->stack_bytes = (uint32_t)CHOOK_ALIGN_UP(stack, 16);
     return CHOOK_OK;
+}
+
+/* ---- functions that must not be called from another frame ------------------ */
+
+/* A bit for each callee-saved register, 0 for the others. */
+static unsigned callee_saved_bit(ZydisRegister r)
+{
+    switch (r) {
+    case ZYDIS_REGISTER_RBX: return 1;
+    case ZYDIS_REGISTER_RBP: return 2;
+    case ZYDIS_REGISTER_R12: return 4;
+    case ZYDIS_REGISTER_R13: return 8;
+    case ZYDIS_REGISTER_R14: return 16;
+    case ZYDIS_REGISTER_R15: return 32;
+    default: return 0;
+    }
+}
+
+int chook_arch_frame_sensitive(const chook_arch_code *code, char *why, size_t whylen)
+{
+    if (why && whylen) why[0] = 0;
+    if (!code || !code->bytes) return 0;
+    size_t off = 0;
+    int64_t delta = 0;        /* rsp - (rsp at entry), while it is known */
+    unsigned saved = 0;       /* callee-saved registers stored through rdi (a mask) */
+    for (int n = 0; n < 24 && off < code->avail; n++) {
+        chook__x86_insn in;
+        uintptr_t pc = code->pc + off;
+        if (code->func_end && pc >= code->func_end) break;
+        if (!chook__x86_decode(code->bytes + off, code->avail - off, pc, &in)) break;
+        const ZydisDecodedInstruction *zi = &in.zi;
+        /* The return address read: pop at entry (vfork keeps it in a register
+         * across the system call), or a load from the slot it is in. */
+        if (zi->mnemonic == ZYDIS_MNEMONIC_POP && delta == 0) {
+            chook__x86_err(1, why, whylen, "pops its own return address at +%zu", off);
+            return 1;
+        }
+        for (unsigned i = 0; i < zi->operand_count_visible; i++) {
+            const ZydisDecodedOperand *op = &in.ops[i];
+            if (op->type != ZYDIS_OPERAND_TYPE_MEMORY || zi->mnemonic == ZYDIS_MNEMONIC_LEA)
+                continue;
+            if (op->mem.base == ZYDIS_REGISTER_RSP && op->mem.index == ZYDIS_REGISTER_NONE &&
+                (op->actions & ZYDIS_OPERAND_ACTION_MASK_READ) && op->mem.disp.value == -delta) {
+                chook__x86_err(1, why, whylen, "reads its own return address at +%zu", off);
+                return 1;
+            }
+            /* mov [rdi+d], rbx ...: saves the caller's registers into a
+             * buffer it was given (setjmp, getcontext). */
+            if (i == 0 && zi->mnemonic == ZYDIS_MNEMONIC_MOV &&
+                op->mem.base == ZYDIS_REGISTER_RDI && zi->operand_count_visible == 2 &&
+                in.ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER)
+                saved |= callee_saved_bit(in.ops[1].reg.value);
+        }
+        if (__builtin_popcount(saved) >= 4) {
+            chook__x86_err(1, why, whylen, "saves the caller's callee-saved registers through "
+                                           "its first argument (a setjmp-like function)");
+            return 1;
+        }
+        /* Follow rsp through pushes and immediate adjustments; stop at the
+         * first branch (the straight-line entry is what tells). */
+        switch (zi->mnemonic) {
+        case ZYDIS_MNEMONIC_PUSH: delta -= 8; break;
+        case ZYDIS_MNEMONIC_POP: delta += 8; break;
+        case ZYDIS_MNEMONIC_SUB:
+        case ZYDIS_MNEMONIC_ADD:
+            if (in.ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+                in.ops[0].reg.value == ZYDIS_REGISTER_RSP) {
+                if (in.ops[1].type != ZYDIS_OPERAND_TYPE_IMMEDIATE) return 0;
+                int64_t v = in.ops[1].imm.value.s;
+                delta += zi->mnemonic == ZYDIS_MNEMONIC_SUB ? -v : v;
+            }
+            break;
+        default:
+            if (zi->meta.category == ZYDIS_CATEGORY_COND_BR ||
+                zi->meta.category == ZYDIS_CATEGORY_UNCOND_BR ||
+                zi->meta.category == ZYDIS_CATEGORY_CALL || zi->meta.category == ZYDIS_CATEGORY_RET ||
+                zi->meta.category == ZYDIS_CATEGORY_SYSCALL)
+                return 0;
+            /* Any other write to rsp: no longer followed. */
+            for (unsigned i = 0; i < zi->operand_count_visible; i++)
+                if (in.ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+                    in.ops[i].reg.value == ZYDIS_REGISTER_RSP &&
+                    (in.ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+                    return 0;
+        }
+        off += zi->length;
+    }
+    return 0;
 }

@@ -10,20 +10,39 @@
 #define IF_EXTRA 48        /* regs.extra: rax */
 #define IF_CTX 56          /* regs.ctx: r11 from the thunk */
 #define IF_FP 64           /* regs.fp[8][2]: xmm0-7 */
-#define IF_CALL 192        /* call: the chook_call callbacks receive */
-#define IF_CALL_NGP 216    /* call.n_gp, n_fp, fp_stride, flags: 16 bytes */
-#define IF_CALL_FLAGS 228  /* call.flags */
-#define IF_RET 232         /* call.ret[2]: rax rdx after the call */
-#define IF_FRET 256        /* call.fret[4]: xmm0 xmm1 after the call */
-#define IF_CALL_DATA 288   /* call.data */
-#define IF_CALL_SIG 296    /* call.sig */
-#define IF_CALL_TARGET 304 /* call.target */
-#define IF_SLOT_BYTES 336  /* bytes of per-listener slots below the frame */
-#define IF_CHAIN 344       /* chain */
-#define IF_DEPTH 352       /* depth (32 bits) */
-#define IF_N 356           /* n (32 bits) */
-#define IF_THREAD 360      /* thread */
-#define IF_SIZE 368        /* sizeof(struct chook__iframe), multiple of 16 */
+#define IF_KEEP 192        /* regs.keep[0]: r10 */
+#define IF_KEEP_FP 208     /* regs.keep_fp[8][2]: xmm8-15 */
+#define IF_CALL 336        /* call: the chook_call callbacks receive */
+#define IF_CALL_NGP 360    /* call.n_gp, n_fp, fp_stride, flags: 16 bytes */
+#define IF_CALL_FLAGS 372  /* call.flags */
+#define IF_RET 376         /* call.ret[2]: rax rdx after the call */
+#define IF_FRET 400        /* call.fret[4]: xmm0 xmm1 after the call */
+#define IF_CALL_DATA 432   /* call.data */
+#define IF_CALL_SIG 440    /* call.sig */
+#define IF_CALL_TARGET 448 /* call.target */
+#define IF_SLOT_BYTES 480  /* bytes of per-listener slots below the frame */
+#define IF_CHAIN 488       /* chain */
+#define IF_DEPTH 496       /* depth (32 bits) */
+#define IF_N 500           /* n (32 bits) */
+#define IF_THREAD 504      /* thread */
+#define IF_ENTRY 520       /* entry: the caller's rsp - 8; the frame's last 8 bytes */
+#define IF_SIZE 528        /* sizeof(struct chook__iframe), multiple of 16 */
+
+/* Next to the return address, below the caller's stack pointer (red zone: a
+ * signal frame never goes there, and the dispatcher's frame lies below them):
+ *   R - 8   rbp, pushed by the dispatcher
+ *   R - 16  the caller's r11, stored by the thunk (CHOOK_ARCH_ICPT_R11_SAVE)
+ *   R - 24  where a jump to the original goes (the dispatcher stores it)
+ * R is the stack pointer at the target's entry (the return address at (R)). */
+#define ICPT_R11_SAVE (-16)
+#define ICPT_JUMP_SLOT (-24)
+
+/* struct chook__ichain.stack_bytes: copy the caller's whole frame, as much as
+ * the unwind information says it has (CHOOK__ICPT_STACK_CALLER). */
+#define STACK_CALLER 0xffffffff
+/* The per-call-site cache of those sizes (chook__icpt_windows): entries of
+ * (return address << 16) | bytes / 16, indexed by (ra ^ ra >> 12) & mask. */
+#define WINDOWS_MASK 1023
 
 #define CTX_SLOT_BYTES 0   /* offsetof(struct chook__ictx, slot_bytes) */
 #define CTX_CHAIN 8        /* offsetof(struct chook__ictx, chain) */

@@ -28,9 +28,9 @@ static int too_short(const chook_arch_code *code, size_t skip, size_t need,
 {
     size_t end = (size_t)(last->pc + last->zi.length - code->pc);
     return chook__x86_err(CHOOK_ETOOSHORT, err, errlen,
-                          "function has only %zu bytes%s (it ends with '%s' at +%zu) "
+                          "function has only %zu byte%s%s (it ends with '%s' at +%zu) "
                           "and %s: the jump needs %zu",
-                          end - skip, skip ? " after its endbr64" : "",
+                          end - skip, end - skip == 1 ? "" : "s", skip ? " after its endbr64" : "",
                           chook__x86_name(last), (size_t)(last->pc - code->pc), why, need);
 }
 
@@ -58,13 +58,14 @@ static int take_padding(const chook_arch_code *code, chook_arch_plan *plan, size
         if (room == 0 || !chook__x86_decode(code->bytes + p, room, code->pc + p, &pad) ||
             !chook__x86_is_padding(&pad)) {
             if (code->pc + p >= limit)
-                snprintf(why, sizeof why, "only %zu bytes of padding before %s at +%zu",
-                         p - pos, next_start ? "the next symbol" : "the next 16-byte boundary",
+                snprintf(why, sizeof why, "only %zu byte%s of padding before %s at +%zu",
+                         p - pos, p - pos == 1 ? "" : "s", next_start ? "the next symbol" : "the next 16-byte boundary",
                          (size_t)(limit - code->pc));
             else if (p == pos)
                 snprintf(why, sizeof why, "no padding after it");
             else
-                snprintf(why, sizeof why, "only %zu bytes of padding after it", p - pos);
+                snprintf(why, sizeof why, "only %zu byte%s of padding after it", p - pos,
+                         p - pos == 1 ? "" : "s");
             return too_short(code, plan->skip, need, last, why, err, errlen);
         }
         p += pad.zi.length;
@@ -166,9 +167,10 @@ int chook_arch_plan_patch(const chook_arch_code *code, size_t need,
         }
         if (func_end && code->pc + pos + in->zi.length > func_end)
             return chook__x86_err(CHOOK_ETOOSHORT, err, errlen,
-                                  "function has only %zu bytes (symbol size) and never "
+                                  "function has only %zu byte%s (symbol size) and never "
                                   "ends with ret or jmp in them: the jump needs %zu",
-                                  (size_t)(func_end - code->pc - plan->skip), need);
+                                  (size_t)(func_end - code->pc - plan->skip),
+                                  func_end - code->pc - plan->skip == 1 ? "" : "s", need);
         plan->insn_off[plan->n_insns++] = (uint8_t)(pos - plan->skip);
         pos += in->zi.length;
         if (!chook__x86_falls_through(in)) {
@@ -193,8 +195,9 @@ int chook_arch_plan_patch(const chook_arch_code *code, size_t need,
         next_start < code->pc + plan->skip + plan->patch_len)
         return chook__x86_err(CHOOK_ETOOSHORT, err, errlen,
                               "the jump would overwrite the start of the next symbol at "
-                              "+%zu: the function has only %zu bytes",
+                              "+%zu: the function has only %zu byte%s",
                               (size_t)(next_start - code->pc),
-                              (size_t)(next_start - code->pc - plan->skip));
+                              (size_t)(next_start - code->pc - plan->skip),
+                              next_start - code->pc - plan->skip == 1 ? "" : "s");
     return CHOOK_OK;
 }
