@@ -565,8 +565,14 @@ int chook_hook_active(const chook_hook *hook)
 int chook_probe(const void *target, chook_probe_info *info)
 {
     if (!info) return chook__fail(CHOOK_EINVAL, "info is NULL");
+    /* Fields after `size` are written only when the caller's size covers them
+     * (0: the layout `size` came with). Filled in full here, then copied. */
+    size_t v0 = offsetof(chook_probe_info, size) + sizeof info->size;
+    size_t cap = info->size == 0 || info->size < v0 ? v0
+                 : info->size < sizeof *info ? info->size : sizeof *info;
+    chook_probe_info *out = info, full;
+    info = &full;
     chook__memset(info, 0, sizeof *info);
-    info->size = sizeof *info;
     if (!target) {
         info->status = chook__fail(CHOOK_EINVAL, "target is NULL");
     } else {
@@ -586,6 +592,8 @@ int chook_probe(const void *target, chook_probe_info *info)
         info->reason[n] = 0;
         info->jump = CHOOK_JUMP_NONE;
     }
+    info->size = cap;
+    chook__memcpy(out, info, cap);
     /* The verdict is in info: the call itself succeeded. */
     chook__clear_error();
     return CHOOK_OK;
