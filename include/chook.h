@@ -363,14 +363,15 @@ CHOOK_API int chook_hook_active(const chook_hook *hook);
  * this thread are checked and prepared at once (a bad target fails at the call)
  * but applied only at commit, all together. So are the calls built on them:
  * chook_install_name(), chook_uninstall_name(), chook_replace(),
- * chook_typed_attach() and chook_typed_detach().
+ * chook_typed_attach() and chook_typed_detach(), and listeners: chook_attach(),
+ * chook_attach_ex(), chook_attach_name(), chook_attach_pattern(), chook_detach().
  *
  * Any of those calls that fails on this thread while the transaction is open
  * (at any check: a NULL argument, an unknown symbol, a bad target, a stale
  * handle...) makes chook_transaction_commit() fail with its status and message
- * and apply nothing. Calls that are not part of transactions (listeners,
- * import, slot and deferred hooks, points, queries) are applied or answered at
- * once and do not affect it.
+ * and apply nothing. Calls that are not part of transactions (import, slot and
+ * deferred hooks, points, queries) are applied or answered at once and do not
+ * affect it.
  *
  * @return CHOOK_OK; CHOOK_ETXN when this thread already has an open transaction:
  *         transactions do not nest, and the open one fails too (its commit

@@ -59,10 +59,10 @@ static void set_reason(chook_pattern_match *x, int status, const char *msg)
     x->reason[n] = 0;
 }
 
-int chook_attach_pattern(const char *pattern, unsigned flags, chook_enter_fn on_enter,
-                         chook_leave_fn on_leave, void *data, const chook_attach_opts *opts,
-                         chook_pattern_fn select, chook_pattern_fn report, void *arg,
-                         size_t *attached)
+static int attach_pattern(const char *pattern, unsigned flags, chook_enter_fn on_enter,
+                          chook_leave_fn on_leave, void *data, const chook_attach_opts *opts,
+                          chook_pattern_fn select, chook_pattern_fn report, void *arg,
+                          size_t *attached)
 {
     if (attached) *attached = 0;
     if (!pattern) return chook__fail(CHOOK_EINVAL, "chook_attach_pattern: pattern is NULL");
@@ -85,7 +85,8 @@ int chook_attach_pattern(const char *pattern, unsigned flags, chook_enter_fn on_
 
     for (size_t i = 0; i < m.n; i++) m.selected[i] = !select || select(&m.v[i], arg) != 0;
 
-    int own = chook_transaction_begin() == CHOOK_OK;
+    /* chook__txn_is_open() first: a nested begin would fail the caller's transaction. */
+    int own = !chook__txn_is_open() && chook_transaction_begin() == CHOOK_OK;
     size_t count = 0;
     char msg[192];
     for (size_t i = 0; i < m.n; i++) {
@@ -139,4 +140,18 @@ int chook_attach_pattern(const char *pattern, unsigned flags, chook_enter_fn on_
     /* The commit's message, whatever the reports did meanwhile. */
     if (st != CHOOK_OK) chook__fail(st, "%s", failure);
     return st;
+}
+
+/* Inside the caller's transaction, an early failure fails its commit too; what
+ * the callbacks' own calls left is not this call's message. */
+int chook_attach_pattern(const char *pattern, unsigned flags, chook_enter_fn on_enter,
+                         chook_leave_fn on_leave, void *data, const chook_attach_opts *opts,
+                         chook_pattern_fn select, chook_pattern_fn report, void *arg,
+                         size_t *attached)
+{
+    chook__clear_error();
+    int st = attach_pattern(pattern, flags, on_enter, on_leave, data, opts, select, report, arg,
+                            attached);
+    if (st == CHOOK_OK) chook__clear_error();
+    return chook__txn_fail(st);
 }

@@ -53,10 +53,12 @@ int chook_attach_name(const char *module, const char *symbol, chook_enter_fn on_
 {
     chook__clear_error();
     void *target;
-    CHOOK_CHECK(resolve("chook_attach_name", module, symbol, &target));
+    CHOOK_CHECK(chook__txn_fail(resolve("chook_attach_name", module, symbol, &target)));
+    int failed_before = chook__txn_failed();
     int status = chook_attach_ex(target, on_enter, on_leave, data, opts, listener);
     if (status != CHOOK_OK)
-        return chook__fail_context(status, "%s%s%s: ", module ? module : "", module ? ":" : "",
-                                   symbol);
+        return chook__txn_fail_again(chook__fail_context(status, "%s%s%s: ", module ? module : "",
+                                                         module ? ":" : "", symbol),
+                                     failed_before);
     return CHOOK_OK;
 }

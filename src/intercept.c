@@ -717,10 +717,9 @@ void chook__icpt_txn_finish(int committed)
 
 /* ---- public ---------------------------------------------------------------------- */
 
-int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_leave, void *data,
-                    const chook_attach_opts *opts, chook_listener **listener)
+static int attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_leave, void *data,
+                     const chook_attach_opts *opts, chook_listener **listener)
 {
-    chook__clear_error();
     if (!target) return chook__fail(CHOOK_EINVAL, "target is NULL");
     if (!listener) return chook__fail(CHOOK_EINVAL, "listener (the handle's address) is NULL");
     if (!on_enter && !on_leave)
@@ -804,15 +803,22 @@ int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_lea
     return CHOOK_OK;
 }
 
+/* Part of an open transaction: every early return above fails its commit too. */
+int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_leave, void *data,
+                    const chook_attach_opts *opts, chook_listener **listener)
+{
+    chook__clear_error();
+    return chook__txn_fail(attach_ex(target, on_enter, on_leave, data, opts, listener));
+}
+
 int chook_attach(void *target, chook_enter_fn on_enter, chook_leave_fn on_leave, void *data,
                  chook_listener **listener)
 {
     return chook_attach_ex(target, on_enter, on_leave, data, NULL, listener);
 }
 
-int chook_detach(chook_listener *handle)
+static int detach(chook_listener *handle)
 {
-    chook__clear_error();
     chook_listener *l;
     chook__mutex_lock(&reg_lock);
     /* Looked up under the registry lock, which also serialises its release: a
@@ -861,6 +867,13 @@ int chook_detach(chook_listener *handle)
      * runs an enter callback that could still see the listener as attached. */
     collect();
     return st;
+}
+
+/* Part of an open transaction: a bad or stale handle fails its commit too. */
+int chook_detach(chook_listener *handle)
+{
+    chook__clear_error();
+    return chook__txn_fail(detach(handle));
 }
 
 int chook_detach_wait(unsigned timeout_ms)
