@@ -146,7 +146,7 @@ enum chook_status {
     CHOOK_EDECODE     =  -8, /**< The bytes at the target do not decode as instructions, or the target is inside an instruction. */
     CHOOK_ENOTHOOKED  =  -9, /**< Nothing of that kind is installed there. */
     CHOOK_EEXIST      = -10, /**< That replacement/listener is already installed there. */
-    CHOOK_ESELF       = -11, /**< The replacement is the target itself. */
+    CHOOK_ESELF       = -11, /**< The replacement is the target itself, or the target is chook's own code. */
     CHOOK_ETXN        = -12, /**< Transaction misuse (commit without begin, nested begin, ...). */
     CHOOK_EPATCH      = -13, /**< Writing code failed, or the code changed under chook. */
     CHOOK_ETHREADS    = -14, /**< Other threads could not be stopped in time. */
@@ -216,7 +216,8 @@ typedef struct chook_hook chook_hook;
  *                     before the target is patched, so the replacement may use it
  *                     from its first call.
  * @return CHOOK_OK; CHOOK_EINVAL (NULL target or replacement), CHOOK_ESELF
- *         (replacement == target), CHOOK_EUNMAPPED, CHOOK_ENOTEXEC, CHOOK_EDECODE
+ *         (replacement == target, or a target in chook's own shared library),
+ *         CHOOK_EUNMAPPED, CHOOK_ENOTEXEC, CHOOK_EDECODE
  *         (also: target inside an instruction), CHOOK_ETOOSHORT, CHOOK_EBRANCHIN
  *         (code anywhere in the target's module branches into the bytes to
  *         overwrite, or a loop goes back through the entry), CHOOK_EUNRELOC,

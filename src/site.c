@@ -89,6 +89,27 @@ int chook__check_code_address(uintptr_t addr, const char *what)
     return CHOOK_OK;
 }
 
+/* chook's own code, when chook is a shared library (libchook.so*): hooking it
+ * would send chook's own calls (commits, the dispatcher's helpers) into the
+ * replacement. A static chook is part of the program and is not told apart. */
+static int check_not_chook(uintptr_t target)
+{
+    chook__region self, r;
+    if (chook__maps_find_cached((uintptr_t)check_not_chook, &self) != CHOOK_OK ||
+        chook__maps_find_cached(target, &r) != CHOOK_OK || !self.path[0])
+        return CHOOK_OK;
+    for (size_t i = 0; self.path[i] || r.path[i]; i++)
+        if (self.path[i] != r.path[i]) return CHOOK_OK;
+    const char *base = self.path;
+    for (const char *p = self.path; *p; p++)
+        if (*p == '/') base = p + 1;
+    static const char lib[] = "libchook.so";
+    for (size_t i = 0; i + 1 < sizeof lib; i++)
+        if (base[i] != lib[i]) return CHOOK_OK;
+    return chook__fail(CHOOK_ESELF, "target 0x%lx is chook's own code (%s): chook cannot "
+                       "hook itself", (unsigned long)target, base);
+}
+
 /* What we learn about a target before deciding anything. */
 struct analysis {
     uint8_t bytes[256];
@@ -464,6 +485,7 @@ int chook__site_prepare(uintptr_t target, struct site **out)
         return CHOOK_OK;
     }
     CHOOK_CHECK(chook__check_code_address(target, "target"));
+    CHOOK_CHECK(check_not_chook(target));
     if (s && site_still_valid(s)) {
         *out = s;
         return CHOOK_OK;
