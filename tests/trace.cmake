@@ -7,7 +7,8 @@ if(CHOOK_TOOLS)
   # callers keep values in caller-saved registers the callee leaves alone, and
   # -fipa-stack-alignment lets them call it with a misaligned stack.
   set(trace_abi -fno-ipa-ra -fno-ipa-stack-alignment)
-  target_compile_options(trace_target PRIVATE -O2 -g ${trace_abi} -Wall -Wextra -Werror)
+  # -fno-builtin-labs: labs stays a call into libc (the benchmarks trace it).
+  target_compile_options(trace_target PRIVATE -O2 -g ${trace_abi} -fno-builtin-labs -Wall -Wextra -Werror)
   target_link_libraries(trace_target PRIVATE Threads::Threads)
   set(trace_static "")
   if(EXISTS /usr/lib/x86_64-linux-gnu/libc.a)
