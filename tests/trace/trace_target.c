@@ -12,7 +12,7 @@
  *     exit      tp_leaf N times, then exit(3)
  *     _exit     tp_leaf N times, then _exit(4)
  *     spin      tp_leaf in a loop for N x 10 million calls (benchmark)
- *     labs      labs() from libc, through the PLT, N x 1 million times
+ *     labs      labs() from libc, through the PLT, N x 100,000 times
  *               (benchmark: a function every tracer can reach)
  */
 #include <pthread.h>
@@ -111,7 +111,7 @@ int main(int argc, char **argv)
         _exit(4);
     } else if (!strcmp(mode, "labs")) {
         long acc = 0;
-        for (long i = 0; i < n_calls * 1000000; i++) acc += labs(i - 500);
+        for (long i = 0; i < n_calls * 100000; i++) acc += labs(i - 500);
         sink = acc;
     } else if (!strcmp(mode, "spin")) {
         for (long i = 0; i < n_calls * 10000000; i++) tp_leaf(i);
