@@ -11,7 +11,8 @@
  *                     ones included). Unset: the agent does nothing.
  *   CHOOK_WP_OUT      the report goes to CHOOK_WP_OUT.<pid>, one per process
  *                     that exits through exit() (forked children and exec'd
- *                     programs write their own).
+ *                     programs write their own; a forked child's counts start
+ *                     from its parent's at the fork).
  *   CHOOK_WP_EXCLUDE  comma-separated function names or fnmatch(3) patterns not
  *                     to attach (the driver's list of cases waiting for a fix);
  *                     a function is excluded when any of its names matches.
@@ -96,6 +97,7 @@ static uint64_t lost_threads;
 static const char *module_name;
 static char out_prefix[512];
 static uint64_t attach_ns;
+static int attach_pid; /* a forked child inherits the attachments: it spent no time */
 static int active;
 
 static __thread struct thread_rec *my_rec __attribute__((tls_model("initial-exec")));
@@ -291,8 +293,9 @@ __attribute__((destructor)) static void report(void)
     put(o, "pid %d\nexe %s\nmodule %s\n", (int)getpid(), exe, module_name[0] ? module_name : "main");
     put(o, "functions %zu\nnames %zu\nattached %zu\nrefused %zu\nexcluded %zu\n", n_funcs,
         n_names, attached, refused, excluded);
-    put(o, "attach_ms %.1f\nthreads %u\nlost_threads %llu\n", (double)attach_ns / 1e6, nr,
-        (unsigned long long)lost_threads);
+    int forked = attach_pid != (int)getpid();
+    put(o, "forked %d\nattach_ms %.1f\nthreads %u\nlost_threads %llu\n", forked,
+        forked ? 0.0 : (double)attach_ns / 1e6, nr, (unsigned long long)lost_threads);
     put(o, "enters %llu\nleaves %llu\nabandoned %llu\nopen %llu\nmismatch %llu\noverflow %llu\n",
         (unsigned long long)enters, (unsigned long long)leaves, (unsigned long long)abandoned,
         (unsigned long long)opened, (unsigned long long)mismatch, (unsigned long long)overflow);
@@ -437,4 +440,5 @@ __attribute__((constructor)) static void agent_init(void)
         }
     }
     attach_ns = now_ns() - t0;
+    attach_pid = (int)getpid();
 }
