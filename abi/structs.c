@@ -99,15 +99,6 @@ int main(void)
     FIELD(chook_point_info, state);
     FIELD(chook_point_info, size);
 
-    STRUCT(chook_pattern_match);
-    FIELD(chook_pattern_match, symbol);
-    FIELD(chook_pattern_match, base_len);
-    FIELD(chook_pattern_match, data);
-    FIELD(chook_pattern_match, listener);
-    FIELD(chook_pattern_match, status);
-    FIELD(chook_pattern_match, reason);
-    FIELD(chook_pattern_match, size);
-
     print_mock_structs();
 
     /* The record CHOOK_POINT defines in the instrumented module (versioned by
