@@ -196,7 +196,8 @@ static int select_not_3(chook_pattern_match *m, void *arg)
     struct seen *s = arg;
     s->selected++;
     if (!strcmp(m->symbol->name, "batch_fn_3")) return 0;
-    m->data = &counts[m->symbol->name[strlen(m->symbol->name) - 1] - '0'];
+    char last = m->symbol->name[strlen(m->symbol->name) - 1];
+    m->data = &counts[last >= '0' && last <= '9' ? last - '0' : 15];
     return 1;
 }
 

@@ -12,6 +12,8 @@
  *     exit      tp_leaf N times, then exit(3)
  *     _exit     tp_leaf N times, then _exit(4)
  *     spin      tp_leaf in a loop for N x 10 million calls (benchmark)
+ *     labs      labs() from libc, through the PLT, N x 100,000 times
+ *               (benchmark: a function every tracer can reach)
  */
 #include <pthread.h>
 #include <signal.h>
@@ -107,6 +109,10 @@ int main(int argc, char **argv)
     } else if (!strcmp(mode, "_exit")) {
         for (long i = 0; i < n_calls; i++) tp_leaf(i);
         _exit(4);
+    } else if (!strcmp(mode, "labs")) {
+        long acc = 0;
+        for (long i = 0; i < n_calls * 100000; i++) acc += labs(i - 500);
+        sink = acc;
     } else if (!strcmp(mode, "spin")) {
         for (long i = 0; i < n_calls * 10000000; i++) tp_leaf(i);
     } else {

@@ -826,7 +826,6 @@ struct pat_ctx {
     int glob;          /* the symbol part has wildcards */
     int main_only_ok;  /* local functions of the main program are welcome */
     unsigned selected, attached, failed, clones;
-    int ipa_ra; /* a program's or a local function was attached */
     char first_failure[256];
 };
 
@@ -890,8 +889,6 @@ static int report_fn(chook_pattern_match *m, void *arg)
     if (m->status == CHOOK_OK) {
         fns[idx].listener = m->listener;
         c->attached++;
-        if (m->symbol->module->is_main || !(m->symbol->flags & CHOOK_SYMBOL_EXPORTED))
-            c->ipa_ra = 1;
         if (clone) {
             c->clones++;
             if (!opt.quiet)
@@ -952,13 +949,6 @@ static void attach_pattern(const char *pattern)
     if (!c.selected) fatal(TRACE_ST_NOMATCH, "%s: every match is excluded", pattern);
     if (!c.attached)
         fatal(TRACE_ST_HOOK, "%s: nothing can be traced (%s)", pattern, c.first_failure);
-    static int warned;
-    if (c.ipa_ra && !opt.quiet && !warned++)
-        say("chook-trace: warning: %s: functions of the program itself (or local ones) are "
-            "traced; GCC -O2 lets their callers in the same program skip parts of the calling "
-            "convention (-fipa-ra, -fipa-stack-alignment), which chook's listeners do not "
-            "tolerate: if the program misbehaves, rebuild it with -fno-ipa-ra "
-            "-fno-ipa-stack-alignment", pattern);
     if (opt.list)
         for (size_t i = nfns - c.selected; i < nfns; i++)
             if (fns[i].listener) say("%s [%s]", fns[i].name, fns[i].module);
