@@ -3,7 +3,8 @@
 #                   (no tests: needs only the build dependencies; installs nothing)
 #   make demo       install the build dependencies when missing, build, run the examples
 #   make test       install every dependency when missing, then everything CI checks:
-#                   tests, sanitizer build, short fuzz, cppcheck (warnings are errors)
+#                   tests, sanitizer build, short fuzz, cppcheck (warnings are errors),
+#                   the arm64 checks in qemu-system
 #   make bench      benchmarks (ARGS=--json for machine-readable output)
 #   make stress     long stress runs        make fuzz   long fuzz run
 #   make test-arm64 the arm64 checks in an emulated arm64 machine (qemu-system)
@@ -36,7 +37,7 @@ build-quiet:
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHOOK_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build -j $(JOBS) >build/.build.log 2>&1 || { cat build/.build.log; exit 1; }
 
-test: test-release test-asan fuzz-short cppcheck
+test: test-release test-asan fuzz-short cppcheck test-arm64
 	@echo "chook: all checks passed"
 
 test-release:

@@ -6,10 +6,11 @@
 #include <stdio.h>
 
 #include <chook.h>
+#include <chook_mock.h>
 #include <chook_point.h>
 
-#define STRUCT(T) printf("%s %zu\n", #T, sizeof(T))
-#define FIELD(T, f) printf("%s.%s %zu %zu\n", #T, #f, offsetof(T, f), sizeof(((T *)0)->f))
+#include "structs.h"
+
 
 int main(void)
 {
@@ -27,7 +28,9 @@ int main(void)
     FIELD(chook_probe_info, jump);
     FIELD(chook_probe_info, hooked);
     FIELD(chook_probe_info, reason);
+    FIELD(chook_probe_info, function_offset);
     FIELD(chook_probe_info, size);
+    FIELD(chook_probe_info, function_offset);
 
     STRUCT(chook_config);
     FIELD(chook_config, signal);
@@ -75,6 +78,15 @@ int main(void)
     FIELD(chook_symbol, module);
     FIELD(chook_symbol, size_of_struct);
 
+    STRUCT(chook_pattern_match);
+    FIELD(chook_pattern_match, symbol);
+    FIELD(chook_pattern_match, base_len);
+    FIELD(chook_pattern_match, data);
+    FIELD(chook_pattern_match, listener);
+    FIELD(chook_pattern_match, status);
+    FIELD(chook_pattern_match, reason);
+    FIELD(chook_pattern_match, size);
+
     STRUCT(chook_point_info);
     FIELD(chook_point_info, point);
     FIELD(chook_point_info, name);
@@ -86,6 +98,17 @@ int main(void)
     FIELD(chook_point_info, returns_void);
     FIELD(chook_point_info, state);
     FIELD(chook_point_info, size);
+
+    STRUCT(chook_pattern_match);
+    FIELD(chook_pattern_match, symbol);
+    FIELD(chook_pattern_match, base_len);
+    FIELD(chook_pattern_match, data);
+    FIELD(chook_pattern_match, listener);
+    FIELD(chook_pattern_match, status);
+    FIELD(chook_pattern_match, reason);
+    FIELD(chook_pattern_match, size);
+
+    print_mock_structs();
 
     /* The record CHOOK_POINT defines in the instrumented module (versioned by
      * CHOOK_POINT_ABI, which chook checks on every point it finds). */
@@ -117,5 +140,16 @@ int main(void)
     FIELD(struct chook_point_frame, space_size);
     FIELD(struct chook_point_frame, space);
     STRUCT(struct chook_point_type);
+
+    STRUCT(chook_mock_opts);
+    FIELD(chook_mock_opts, flags);
+    FIELD(chook_mock_opts, data);
+    FIELD(chook_mock_opts, capture);
+    FIELD(chook_mock_opts, size);
+
+    STRUCT(chook_mock_step);
+    FIELD(chook_mock_step, value);
+    FIELD(chook_mock_step, error);
+    FIELD(chook_mock_step, times);
     return 0;
 }

@@ -84,19 +84,30 @@ static long closure_repl(long x)
     return ((long (*)(long))c->original)(x);
 }
 
+static long (*keep_original)(long);
+
+static long keep_repl(long x) { return keep_original(x); }
+
+/* V_ENTER_LEAVE_SIG: with a signature the dispatcher copies exactly its stack
+ * arguments (none), instead of the caller's frame looked up per call site: the
+ * difference to V_ENTER_LEAVE is the cost of passing any number of stack
+ * arguments without one. V_KEEP: a replacement behind CHOOK_KEEP_REGS. */
 enum variant {
-    V_ENTER, V_ENTER_LEAVE, V_READ_REWRITE, V_TWO, V_TYPED, V_TYPED_FIXED, V_CLOSURE, V_COUNT
+    V_ENTER, V_ENTER_LEAVE, V_READ_REWRITE, V_TWO, V_TYPED, V_TYPED_FIXED, V_CLOSURE,
+    V_ENTER_LEAVE_SIG, V_KEEP, V_COUNT
 };
 
 static const char *const names[V_COUNT] = {
     "empty_enter", "empty_enter_leave", "enter_read_arg_leave_rewrite_ret",
     "two_listeners_empty_enter_leave", "typed", "typed_fixed", "closure_replacement",
+    "empty_enter_leave_signature", "keep_regs_replacement",
 };
 
 struct active {
     chook_listener *l, *l2;
     chook_typed *t;
     const chook_closure *c;
+    chook_hook *h;
 };
 
 static void attach(enum variant v, struct active *a)
@@ -114,6 +125,15 @@ static void attach(enum variant v, struct active *a)
     case V_TYPED: st = bench_typed_attach(target, typed_prolog, typed_epilog, NULL, &a->t); break;
     case V_TYPED_FIXED: st = bench_typed_fixed_attach(target, NULL, &a->t); break;
     case V_CLOSURE: st = chook_replace(target, (void *)closure_repl, NULL, &a->c); break;
+    case V_ENTER_LEAVE_SIG: {
+        chook_attach_opts o = { .signature = "i->i" };
+        st = chook_attach_ex(target, empty_enter, empty_leave, NULL, &o, &a->l);
+        break;
+    }
+    case V_KEEP:
+        st = chook_install_flags(target, (void *)keep_repl, (void **)&keep_original, &a->h,
+                                 CHOOK_KEEP_REGS | CHOOK_KEEP_RET_INT);
+        break;
     case V_COUNT: break;
     }
     if (st != CHOOK_OK) die(names[v]);
@@ -124,6 +144,7 @@ static void detach(enum variant v, struct active *a)
     int st = CHOOK_OK;
     if (v == V_TYPED || v == V_TYPED_FIXED) st = chook_typed_detach(a->t);
     else if (v == V_CLOSURE) st = chook_remove(a->c->hook);
+    else if (v == V_KEEP) st = chook_remove(a->h);
     else st = chook_detach(a->l);
     if (st == CHOOK_OK && a->l2) st = chook_detach(a->l2);
     if (st != CHOOK_OK) die("detach");
@@ -178,7 +199,7 @@ int main(int argc, char **argv)
         bench_report(name, best[v], "ns");
         snprintf(name, sizeof name, "%s_added_ns", names[v]);
         bench_report(name, best[v] - direct, v == V_ENTER_LEAVE ? "ns (target < 10)"
-                                             : v >= V_TYPED     ? "ns (target < 3)"
+                                             : v >= V_TYPED && v <= V_CLOSURE ? "ns (target < 3)"
                                                                 : "ns");
         snprintf(name, sizeof name, "%s_ratio", names[v]);
         bench_report(name, best[v] / direct, "x direct");

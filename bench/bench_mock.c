@@ -12,8 +12,8 @@
  * few short batches); min, median and max over the rounds.
  *
  * Per test case: chook_mock_begin() + chook_mock_end() (and the same for a
- * sequence mock), with no other thread and with 8 other threads alive (each
- * install and each end stops them all once).
+ * sequence mock), with no other thread and with 8 and 32 other threads alive
+ * (each install and each end stops them all once).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -109,7 +109,7 @@ static chook_mock *start(enum variant v)
     void *target = (void *)bench_mock_target;
     chook_mock *m = NULL;
     chook_mock_opts one = { .flags = CHOOK_MOCK_THIS_THREAD };
-    chook_mock_step step = CHOOK_RETURN_ALWAYS(7);
+    chook_mock_step step = CHOOK_MOCK_RETURN_ALWAYS(7);
     int st = CHOOK_OK;
     switch (v) {
     case V_ALL: st = chook_mock_begin(target, (void *)bench_mock_fake, NULL, &m); break;
@@ -144,7 +144,7 @@ static void *sleeper(void *arg)
 static void per_case(const char *name, int sequence)
 {
     double us[CASES];
-    chook_mock_step step = CHOOK_RETURN_ALWAYS(7);
+    chook_mock_step step = CHOOK_MOCK_RETURN_ALWAYS(7);
     for (int i = 0; i < CASES; i++) {
         chook_mock *m;
         uint64_t t0 = bench_now_ns();
@@ -175,12 +175,14 @@ int main(int argc, char **argv)
 
     per_case("mock_begin_end_0_threads_us", 0);
     per_case("mock_sequence_begin_end_0_threads_us", 1);
-    enum { SLEEPERS = 8 };
+    enum { SLEEPERS = 32 };
     pthread_t t[SLEEPERS];
     sleepers_stop = 0;
-    for (int i = 0; i < SLEEPERS; i++) pthread_create(&t[i], NULL, sleeper, NULL);
+    for (int i = 0; i < 8; i++) pthread_create(&t[i], NULL, sleeper, NULL);
     per_case("mock_begin_end_8_threads_us", 0);
     per_case("mock_sequence_begin_end_8_threads_us", 1);
+    for (int i = 8; i < SLEEPERS; i++) pthread_create(&t[i], NULL, sleeper, NULL);
+    per_case("mock_begin_end_32_threads_us", 0);
     sleepers_stop = 1;
     for (int i = 0; i < SLEEPERS; i++) pthread_join(t[i], NULL);
     bench_end();

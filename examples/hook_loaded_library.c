@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <chook.h>
+#include <chook/chook.h>
 
 typedef unsigned long (*crc32_fn)(unsigned long, const unsigned char *, unsigned);
 static crc32_fn orig_crc32;

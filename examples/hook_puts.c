@@ -6,7 +6,7 @@
  */
 #include <stdio.h>
 
-#include <chook.h>
+#include <chook/chook.h>
 
 static int (*orig_puts)(const char *);
 
@@ -18,13 +18,13 @@ static int my_puts(const char *s)
 
 int main(void)
 {
-    int st = chook_install((void *)puts, (void *)my_puts, (void **)&orig_puts);
+    int st = CHOOK_INSTALL(puts, my_puts, &orig_puts); /* type-checked, no casts */
     if (st != CHOOK_OK) {
         fprintf(stderr, "chook_install: %s: %s\n", chook_strerror(st), chook_last_error());
         return 1;
     }
     puts("hello");            /* prints [hooked] then hello */
-    st = chook_uninstall((void *)puts);
+    st = CHOOK_UNINSTALL(puts);
     if (st != CHOOK_OK) {
         fprintf(stderr, "chook_uninstall: %s\n", chook_last_error());
         return 1;

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <chook.h>
+#include <chook/chook.h>
 
 static uint64_t now_ns(void)
 {

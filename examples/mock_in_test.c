@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include <chook_mock.h>
+#include <chook/chook_mock.h>
 
 static void *no_memory(size_t n)
 {
@@ -66,7 +66,7 @@ int main(void)
     gzputs(gz, text);
     uintptr_t fd_arg = 0;
     {
-        CHOOK_MOCK_RETURNS_THREAD(write, CHOOK_FAIL_ALWAYS(-1, ENOSPC));
+        CHOOK_MOCK_RETURNS_THREAD(write, CHOOK_MOCK_FAIL_ALWAYS(-1, ENOSPC));
         st = gzclose(gz);
         calls = chook_mock_calls(write_mock);
         chook_mock_arg(write_mock, 0, 0, &fd_arg);

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <chook_point.h>
+#include <chook/chook_point.h>
 
 /* ---- the instrumented code (would live in a library) -------------------------- */
 

@@ -10,10 +10,10 @@
  *     static int (*orig_puts)(const char *);
  *     static int my_puts(const char *s) { orig_puts("[hooked]"); return orig_puts(s); }
  *
- *     if (chook_install(puts, my_puts, (void **)&orig_puts) != CHOOK_OK)
+ *     if (CHOOK_INSTALL(puts, my_puts, &orig_puts) != CHOOK_OK)  // type-checked
  *         fprintf(stderr, "hook failed: %s\n", chook_last_error());
  *     puts("hello");                 // prints "[hooked]" then "hello"
- *     chook_uninstall(puts);         // the original bytes are back
+ *     CHOOK_UNINSTALL(puts);         // the original bytes are back
  *
  * How it works: the first instructions of the target are relocated into a
  * trampoline (which is what `original` points to) and replaced by a jump to the
@@ -36,7 +36,21 @@
  * Every function returns CHOOK_OK (0) or a negative CHOOK_E* status. The status
  * names the class of the failure (chook_strerror()); chook_last_error() gives a
  * message saying exactly what was wrong, for the last failure on the calling
- * thread. A failing call leaves the process exactly as it was.
+ * thread. A failing call leaves the process exactly as it was. Like SQLite's
+ * errmsg, the message belongs to the last call: a call that succeeds leaves it
+ * "" (see chook_last_error() for the few functions that do not touch it).
+ *
+ * Handles
+ * =======
+ * The handles chook gives out (chook_hook *, chook_listener *, chook_import *,
+ * chook_slot_hook *, chook_pending *) are opaque values, not pointers to chook's
+ * records: each names an entry of chook's own handle table and the generation of
+ * that entry, and every function checks a handle there before it touches
+ * anything. A value chook never gave out (garbage, a handle of another kind) is
+ * CHOOK_EINVAL; the handle of something removed already is "stale",
+ * CHOOK_ENOTHOOKED, even when chook has since reused the record for a newer hook
+ * or listener, which is never affected. Neither is ever dereferenced. A point
+ * (chook_point *) is checked against the point tables of the loaded modules.
  *
  * Thread safety
  * =============
@@ -99,12 +113,12 @@ CHOOK_API const char *chook_version_string(void);
  * Structures and the ABI. Fields are only ever added at the end of a structure,
  * after a field `size` (chook_symbol: `size_of_struct`), never moved:
  * - Structures the caller fills for chook to read (chook_config,
- *   chook_attach_opts): set `size` to sizeof the structure, or leave it 0
+ *   chook_attach_opts, chook_mock_opts): set `size` to sizeof the structure, or leave it 0
  *   (zero-initialise), which means the layout it had when `size` was added. A
  *   newer library reads only the fields `size` covers, so a program built against
  *   an older header keeps working.
  * - Structures chook fills (chook_probe_info, chook_symbol, chook_point_info) or
- *   hands out (chook_module): chook sets `size` to the bytes it filled, so a
+ *   hands out (chook_module, chook_pattern_match): chook sets `size` to the bytes it filled, so a
  *   field added later is present when its offset is below `size`. When the
  *   caller allocates one (chook_probe(), chook_symbol_lookup(),
  *   chook_point_get_info()), it sets `size` to sizeof before the call or
@@ -162,9 +176,18 @@ CHOOK_API const char *chook_strerror(int status);
  * Describes the last failure of a chook call on the calling thread, e.g.
  * "target 0x7f12... is not executable (mapped r--p by /usr/lib/libc.so.6)".
  *
- * @return A thread-local string, "" when no call has failed on this thread yet. It
- *         stays valid and unchanged until the next failing chook call on this thread.
- *         Successful calls do not clear it.
+ * @return A thread-local string: the message of the last chook call on this
+ *         thread if it failed, "" if it succeeded (or none was made). It stays
+ *         valid until the next chook call on this thread, which overwrites it:
+ *         copy it to keep it.
+ *
+ * Every function that returns a status sets it, including chook_probe() (whose
+ * verdict is in its info) and the walkers (chook_module_each(),
+ * chook_symbol_each(), chook_point_each(): on success, what their callbacks'
+ * own calls left is cleared). Left untouched: chook_strerror(), this function,
+ * chook_hook_active(), chook_ignore_thread() (async-signal-safe), chook_current()
+ * and the accessors of a callback's call (chook_arg() ... chook_call_target()),
+ * except chook_skip() when it fails.
  */
 CHOOK_API const char *chook_last_error(void);
 
@@ -178,7 +201,11 @@ typedef struct chook_hook chook_hook;
 /**
  * Redirects every call of `target` to `replacement`.
  *
- * @param target       Entry of the function to hook (executable memory).
+ * @param target       Entry of the function to hook (executable memory). A point
+ *                     inside a function is accepted when it starts an instruction
+ *                     (CHOOK_EDECODE otherwise, when the function's symbol is
+ *                     known); the replacement is then entered with that point's
+ *                     registers and stack (see chook_probe_info.function_offset).
  * @param replacement  The function to run instead; same signature and calling
  *                     convention as the target.
  * @param original     Receives a callable pointer that behaves exactly like the
@@ -189,8 +216,11 @@ typedef struct chook_hook chook_hook;
  *                     before the target is patched, so the replacement may use it
  *                     from its first call.
  * @return CHOOK_OK; CHOOK_EINVAL (NULL target or replacement), CHOOK_ESELF
- *         (replacement == target), CHOOK_EUNMAPPED, CHOOK_ENOTEXEC, CHOOK_EDECODE,
- *         CHOOK_ETOOSHORT, CHOOK_EBRANCHIN, CHOOK_EUNRELOC, CHOOK_EEXIST (this
+ *         (replacement == target), CHOOK_EUNMAPPED, CHOOK_ENOTEXEC, CHOOK_EDECODE
+ *         (also: target inside an instruction), CHOOK_ETOOSHORT, CHOOK_EBRANCHIN
+ *         (code anywhere in the target's module branches into the bytes to
+ *         overwrite, or a loop goes back through the entry), CHOOK_EUNRELOC,
+ *         CHOOK_EEXIST (this
  *         replacement already hooks this target), CHOOK_ENOMEM, CHOOK_EPATCH,
  *         CHOOK_ETHREADS.
  *
@@ -206,22 +236,68 @@ CHOOK_API int chook_install(void *target, void *replacement, void **original);
 /**
  * chook_install() that also returns a handle to this one hook.
  *
- * @param hook  Receives the handle (may be NULL). The handle is owned by chook and
- *              is valid until chook_remove() or chook_uninstall() of its target
- *              succeeds (or the transaction that created it is aborted or fails).
+ * @param hook  Receives the handle (may be NULL; set to NULL on failure). The
+ *              handle is owned by chook and is valid until chook_remove() or
+ *              chook_uninstall() of its target succeeds (or the transaction that
+ *              created it is aborted or fails); after that it is stale (see
+ *              "Handles").
  * @return As chook_install().
  */
 CHOOK_API int chook_install_ex(void *target, void *replacement, void **original,
                                chook_hook **hook);
+
+/** Flags of chook_install_flags() and chook_replace_flags(). */
+enum chook_install_flags {
+    /** The replacement runs behind a thunk that gives the caller back every
+     *  register except the return registers (x86-64: rax, rdx, xmm0, xmm1) as
+     *  the caller left them: rcx, rsi, rdi, r8-r11 and xmm2-15 survive the
+     *  replacement whatever it does. Needed when the target's callers rely on
+     *  registers the target leaves alone, which GCC's -fipa-ra (on at -O2) does
+     *  for calls of functions of the same executable, or of a library built with
+     *  -fno-semantic-interposition: a replacement compiled separately follows
+     *  only the ABI and may clobber them. The thunk calls the replacement from a
+     *  frame of its own with a copy of the caller's stack arguments (its whole
+     *  frame, as for listeners with on_leave), which costs about what the
+     *  dispatcher of a listener with on_leave costs without the callbacks.
+     *  Refused (CHOOK_ENOLEAVE) on functions that return twice or read their
+     *  own return address (setjmp, vfork, ...). The upper halves of ymm/zmm
+     *  registers are not kept. */
+    CHOOK_KEEP_REGS = 1,
+    /** With CHOOK_KEEP_REGS: the target returns at most one integer register
+     *  (rax; int, long, pointers): rdx, xmm0 and xmm1 are kept too. -fipa-ra
+     *  callers do keep values there when the target leaves them alone. */
+    CHOOK_KEEP_RET_INT = 2,
+    /** With CHOOK_KEEP_REGS: the target returns one float or double (xmm0):
+     *  rax, rdx and xmm1 are kept too. */
+    CHOOK_KEEP_RET_FP = 4,
+    /** With CHOOK_KEEP_REGS: the target returns nothing: every register is kept. */
+    CHOOK_KEEP_RET_VOID = 8,
+};
+
+/**
+ * chook_install_ex() with flags.
+ *
+ * @param flags  0 (exactly chook_install_ex()) or CHOOK_KEEP_REGS, optionally with
+ *               one of CHOOK_KEEP_RET_INT, CHOOK_KEEP_RET_FP, CHOOK_KEEP_RET_VOID.
+ * @return As chook_install_ex(); CHOOK_EINVAL for unknown flags; CHOOK_ENOLEAVE
+ *         (CHOOK_KEEP_REGS on a function that returns twice or reads its own
+ *         return address).
+ *
+ * With CHOOK_KEEP_REGS, `*original` and `*hook` behave as without it; the
+ * hook's replacement is the thunk (chook_remove() the handle to remove it).
+ */
+CHOOK_API int chook_install_flags(void *target, void *replacement, void **original,
+                                  chook_hook **hook, unsigned flags);
 
 /**
  * Removes one hook; the other hooks of its target keep working (in any order).
  * When it was the last hook of its target, the target's original bytes are
  * restored exactly.
  *
- * @param hook  A handle from chook_install_ex().
- * @return CHOOK_OK; CHOOK_EINVAL (NULL), CHOOK_ENOTHOOKED (already removed),
- *         CHOOK_EPATCH, CHOOK_ETHREADS.
+ * @param hook  A handle from chook_install_ex() (or chook_closure.hook).
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, or not a hook handle), CHOOK_ENOTHOOKED
+ *         (already removed: a stale handle; also removed earlier in the same
+ *         transaction), CHOOK_EPATCH, CHOOK_ETHREADS.
  */
 CHOOK_API int chook_remove(chook_hook *hook);
 
@@ -237,10 +313,43 @@ CHOOK_API int chook_remove(chook_hook *hook);
  */
 CHOOK_API int chook_uninstall(void *target);
 
+/*
+ * Type-safe forms, for C (GCC and Clang; clean under -Wpedantic). C++ has the
+ * same as templates in <chook.hpp> (chook::install, ...).
+ *
+ *     static int (*orig_puts)(const char *);
+ *     static int my_puts(const char *s) { orig_puts("[hooked]"); return orig_puts(s); }
+ *     CHOOK_INSTALL(puts, my_puts, &orig_puts);   // no casts
+ *     CHOOK_UNINSTALL(puts);
+ *
+ * CHOOK_INSTALL(target, replacement, original) is chook_install() after checking
+ * at compile time that replacement has target's type and original points to a
+ * pointer of that type (the build fails otherwise). CHOOK_INSTALL_EX adds the
+ * hook handle. CHOOK_FN(f) is function f as the void * the other functions take
+ * (a plain cast of a function to void * is a -Wpedantic warning).
+ */
+#define CHOOK_FN(f) ((void *)(uintptr_t)(f))
+#define CHOOK__SAME_FN(target, other, what)                                               \
+    _Static_assert(__builtin_types_compatible_p(__typeof__(&*(target)), __typeof__(other)), \
+                   what)
+#define CHOOK_INSTALL_EX(target, replacement, original, hook)                             \
+    __extension__({                                                                       \
+        CHOOK__SAME_FN(target, &*(replacement), "the replacement must have the target's type"); \
+        CHOOK__SAME_FN(target, *(original), "original must point to a pointer of the target's type"); \
+        chook_install_ex(CHOOK_FN(target), CHOOK_FN(replacement), (void **)(original), hook); \
+    })
+#define CHOOK_INSTALL(target, replacement, original)                                      \
+    CHOOK_INSTALL_EX(target, replacement, original, (chook_hook **)0)
+#define CHOOK_UNINSTALL(target) chook_uninstall(CHOOK_FN(target))
+
 /**
  * Reports whether a handle's hook is installed (committed and not removed).
  *
- * @return 1 when installed, 0 otherwise (including NULL).
+ * @return 1 when installed, 0 otherwise (including NULL, stale and garbage
+ *         handles).
+ *
+ * Thread safety: any thread; takes no lock (a few loads), so it may also be
+ * called from a replacement or a callback.
  */
 CHOOK_API int chook_hook_active(const chook_hook *hook);
 
@@ -252,9 +361,21 @@ CHOOK_API int chook_hook_active(const chook_hook *hook);
  * Opens a transaction on the calling thread. Until commit or abort, the calls
  * chook_install(), chook_install_ex(), chook_remove(), chook_uninstall() made on
  * this thread are checked and prepared at once (a bad target fails at the call)
- * but applied only at commit, all together.
+ * but applied only at commit, all together. So are the calls built on them:
+ * chook_install_name(), chook_uninstall_name(), chook_replace(),
+ * chook_typed_attach() and chook_typed_detach().
  *
- * @return CHOOK_OK; CHOOK_ETXN when this thread already has an open transaction.
+ * Any of those calls that fails on this thread while the transaction is open
+ * (at any check: a NULL argument, an unknown symbol, a bad target, a stale
+ * handle...) makes chook_transaction_commit() fail with its status and message
+ * and apply nothing. Calls that are not part of transactions (listeners,
+ * import, slot and deferred hooks, points, queries) are applied or answered at
+ * once and do not affect it.
+ *
+ * @return CHOOK_OK; CHOOK_ETXN when this thread already has an open transaction:
+ *         transactions do not nest, and the open one fails too (its commit
+ *         returns CHOOK_ETXN and applies nothing), as an inner commit would
+ *         otherwise apply the outer operations.
  */
 CHOOK_API int chook_transaction_begin(void);
 
@@ -302,14 +423,15 @@ typedef struct chook_probe_info {
     char reason[192];        /**< Why not, when status != CHOOK_OK. When hookable: "" at a
                                   function's entry, a note for a point inside a function
                                   (see function_offset). */
+    size_t size;             /**< In: sizeof(chook_probe_info), or 0 (see "Structures and
+                                  the ABI"). Out: the bytes chook filled. */
     size_t function_offset;  /**< Bytes from the start of the function symbol that holds
                                   the target: 0 at its entry (or when no symbol is known).
                                   Otherwise the target is inside a function: only at an
                                   instruction boundary, only for chook_install() (listeners
                                   are refused), and the replacement runs with the
-                                  registers and stack of that point, not a call's. */
-    size_t size;             /**< In: sizeof(chook_probe_info), or 0 (see "Structures and
-                                  the ABI"). Out: the bytes chook filled. */
+                                  registers and stack of that point, not a call's.
+                                  Written when `size` covers it. */
 } chook_probe_info;
 
 /**
@@ -408,17 +530,37 @@ CHOOK_API int chook_configure(const chook_config *config);
  * Stack and unwinding: the dispatcher keeps its own frame on the stack and calls
  * the original from it, so the caller's return address is never rewritten;
  * backtrace(), C++ exceptions and longjmp pass through it (its frame has unwind
- * information). When a listener has an on_leave, the original is called from the
- * dispatcher's frame with a copy of the caller's stack arguments: 64 bytes by
- * default (8 stack slots), exactly what a signature describes, or
- * chook_attach_opts.stack_bytes. Without on_leave the original is entered by a
- * jump with the caller's own stack. A longjmp or exception out of the original
- * skips the on_leave callbacks of that call.
+ * information). Its frame does not depend on the stack alignment the caller
+ * left (the ELF entry point, code reached by a jump, GCC's calls of local
+ * functions with a misaligned stack all work). When a listener has an
+ * on_leave, the original is called from the dispatcher's frame with a copy of
+ * the caller's stack arguments: exactly what a signature describes, or
+ * chook_attach_opts.stack_bytes, or else (no signature, or one ending in "...")
+ * the caller's whole frame, found by its unwind information and cached per call
+ * site, so any number of stack arguments is passed (at most 4096 bytes of them;
+ * a caller without unwind information gets the rest of its stack mapping, at
+ * most 4096 bytes). Without on_leave the original is entered by a jump with the
+ * caller's own stack. A longjmp or exception out of the original skips the
+ * on_leave callbacks of that call.
  *
- * Limits: functions that inspect their own return address or stack frame
- * (setjmp, vfork, getcontext) must not be intercepted with an on_leave; vector
- * arguments wider than 16 bytes (__m256) and long double results are passed
- * through only while callbacks do not touch the same registers.
+ * Registers: the caller gets back every register the original would have left
+ * alone (GCC's -fipa-ra lets callers of local functions keep values in
+ * call-clobbered registers): around a jump to the original all of rax, rcx,
+ * rdx, rsi, rdi, r8-r11 and xmm0-15 are restored (the argument registers as
+ * callbacks left them); after a call of the original, rax, rdx, xmm0 and xmm1
+ * are as the original (or on_leave callbacks) left them and the others as the
+ * original received them. An on_enter that rewrites an argument register
+ * changes that register for the caller too, as if the caller had passed it.
+ * Replacements get the same with CHOOK_KEEP_REGS (chook_install_flags()).
+ *
+ * Limits: functions that return twice or read their own return address
+ * (setjmp, sigsetjmp, vfork, getcontext, swapcontext, and any function whose
+ * entry pops or reads its return address or stores the caller's callee-saved
+ * registers through its first argument) refuse an on_leave with CHOOK_ENOLEAVE:
+ * attach them enter-only (they are then entered by a jump and work as usual).
+ * Vector arguments wider than 16 bytes (__m256: the upper halves of ymm/zmm)
+ * and long double results are passed through only while callbacks do not touch
+ * the same registers.
  */
 
 /** The context of one intercepted call, given to callbacks (opaque). */
@@ -462,8 +604,9 @@ typedef struct chook_attach_opts {
      *  chook_arg_at(), and the exact size of the stack arguments. */
     const char *signature;
     /** Bytes of the caller's stack arguments passed to the original when this
-     *  listener has an on_leave; 0 means: from the signature (plus 64 for "..."),
-     *  else 64. Rounded up to 16, at most 4096. */
+     *  listener has an on_leave; 0 means: from the signature, else (no signature
+     *  or "...") the caller's whole frame (see "Stack and unwinding"). Rounded
+     *  up to 16, at most 4096. */
     size_t stack_bytes;
     /** sizeof(chook_attach_opts), or 0 (see "Structures and the ABI"). */
     size_t size;
@@ -479,10 +622,13 @@ typedef struct chook_attach_opts {
  *                  it alive until chook_detach_wait() after chook_detach().
  * @param listener  Receives the listener handle (must not be NULL). Owned by
  *                  chook; valid until chook_detach().
- * @return CHOOK_OK; CHOOK_EINVAL (NULL target or listener, both callbacks NULL),
- *         CHOOK_ENOMEM, CHOOK_EBUSY (another thread's open transaction attaches
- *         or detaches listeners of this target), CHOOK_ETXN (this thread's open
- *         transaction detaches listeners of this target), or
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL target or listener, both callbacks NULL, a
+ *         target inside a function rather than at its entry),
+ *         CHOOK_ENOLEAVE (an on_leave on a function that returns twice or reads
+ *         its own return address: setjmp, vfork, ...; attach it without
+ *         on_leave), CHOOK_ENOMEM, CHOOK_EBUSY (another thread's open transaction
+ *         attaches or detaches listeners of this target), CHOOK_ETXN (this thread's
+ *         open transaction detaches listeners of this target), or
  *         CHOOK_ENOTSUP (the target has 256 listeners already: each costs 16
  *         bytes of stack in every call), or any status of chook_install() for the
  *         first listener of a target (the target gets one hook of the core's
@@ -519,8 +665,9 @@ CHOOK_API int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave
 /**
  * Detaches a listener.
  *
- * @param listener  From chook_attach(); invalid after this returns CHOOK_OK.
- * @return CHOOK_OK; CHOOK_EINVAL (NULL); CHOOK_ENOTHOOKED (already detached);
+ * @param listener  From chook_attach(); stale after this returns CHOOK_OK.
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, or not a listener handle);
+ *         CHOOK_ENOTHOOKED (already detached: a stale handle);
  *         when it was the last listener of its target, any status of
  *         chook_remove() (the listener is detached anyway).
  *
@@ -545,8 +692,9 @@ CHOOK_API int chook_attach_ex(void *target, chook_enter_fn on_enter, chook_leave
  *
  * Thread safety: any thread, including from inside a callback (also the
  * listener's own; detaches from callbacks on two threads do not wait for each
- * other). Not from a signal handler. The handle stays valid (detaching it again
- * gives CHOOK_ENOTHOOKED) until the next successful chook_detach_wait().
+ * other). Not from a signal handler. Once detached, the handle is stale for
+ * good: detaching it again gives CHOOK_ENOTHOOKED, also after
+ * chook_detach_wait() has let a newer listener reuse its record.
  */
 CHOOK_API int chook_detach(chook_listener *listener);
 
@@ -621,6 +769,9 @@ CHOOK_API uint64_t *chook_call_data(chook_call *call);
  * skips the original. For a floating result, call chook_skip() first, then set
  * *chook_retval_fp(call) and return CHOOK_SKIP. (Before the original returns or
  * chook_skip() runs, the return registers hold unspecified values.)
+ *
+ * @return CHOOK_SKIP; CHOOK_EINVAL when call is NULL (an on_enter returning it
+ *         lets the call run: there was nothing to skip).
  */
 CHOOK_API int chook_skip(chook_call *call, uintptr_t retval);
 
@@ -667,6 +818,15 @@ typedef struct chook_closure {
  */
 CHOOK_API int chook_replace(void *target, void *replacement, void *data,
                             const chook_closure **closure);
+
+/**
+ * chook_replace() with flags (CHOOK_KEEP_REGS: see chook_install_flags(); the
+ * replacement still calls chook_current() first thing).
+ *
+ * @return As chook_replace(); CHOOK_EINVAL for unknown flags; CHOOK_ENOLEAVE.
+ */
+CHOOK_API int chook_replace_flags(void *target, void *replacement, void *data,
+                                  const chook_closure **closure, unsigned flags);
 
 /**
  * The closure of the innermost closure replacement entered on this thread that
@@ -1098,8 +1258,10 @@ CHOOK_API int chook_attach_name(const char *module, const char *symbol, chook_en
 
 /** One function matched by chook_attach_pattern(). */
 typedef struct chook_pattern_match {
-    chook_symbol symbol;       /**< The function (valid while its module is loaded). */
-    size_t base_len;           /**< Length of symbol.name without a compiler clone
+    const chook_symbol *symbol; /**< The function; valid during the callback only
+                                    (its strings and module: while the module is
+                                    loaded). */
+    size_t base_len;           /**< Length of symbol->name without a compiler clone
                                     suffix (".constprop.0", ".isra.0", ".part.0",
                                     ".cold"...); strlen(symbol.name) when none. */
     void *data;                /**< Given to the listener's callbacks: the `data` of
@@ -1112,6 +1274,9 @@ typedef struct chook_pattern_match {
                                     cold part: entered by a jump, not a call), or
                                     what chook_attach_ex() / the commit answered. */
     char reason[192];          /**< The failure's message; "" when attached. */
+    size_t size;               /**< Bytes of this structure chook filled (see
+                                    "Structures and the ABI"). Handed out by chook:
+                                    never allocate or copy one. */
 } chook_pattern_match;
 
 /** Called by chook_attach_pattern() for each match; see there. */
@@ -1216,10 +1381,10 @@ CHOOK_API int chook_import_install(const char *module, const char *symbol, void 
 /**
  * Puts back the GOT entries an import hook rewrote, as they were.
  *
- * @param handle  From chook_import_install(); invalid after CHOOK_OK.
+ * @param handle  From chook_import_install(); stale after CHOOK_OK.
  * @return CHOOK_OK (also when the module was unloaded meanwhile: nothing is left to
- *         restore); CHOOK_EINVAL (NULL); CHOOK_ENOTHOOKED (not installed, e.g.
- *         removed already); CHOOK_EBUSY (a newer import hook on the same entries
+ *         restore); CHOOK_EINVAL (NULL, or not an import hook handle);
+ *         CHOOK_ENOTHOOKED (removed already: a stale handle); CHOOK_EBUSY (a newer import hook on the same entries
  *         must be removed first); CHOOK_EPATCH (an entry was changed by someone
  *         else: every entry is left as it was).
  */
@@ -1319,8 +1484,9 @@ CHOOK_API int chook_object_install(void *object, size_t index, void *replacement
  * the object's vptr).
  *
  * @param handle  From chook_slot_install(), chook_vtable_install() or
- *                chook_object_install(); invalid after CHOOK_OK.
- * @return CHOOK_OK; CHOOK_EINVAL (NULL); CHOOK_ENOTHOOKED (not installed);
+ *                chook_object_install(); stale after CHOOK_OK.
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, or not a slot hook handle);
+ *         CHOOK_ENOTHOOKED (removed already: a stale handle);
  *         CHOOK_EBUSY (a newer hook on the same slot must be removed first);
  *         CHOOK_EPATCH (the slot or the object's vptr was changed by someone else:
  *         nothing is written).
@@ -1404,8 +1570,9 @@ CHOOK_API int chook_install_deferred(const char *module, const char *symbol, voi
  * Removes a deferred hook from every module it hooks and stops watching for its
  * module.
  *
- * @param handle  From chook_install_deferred(); invalid after CHOOK_OK.
- * @return CHOOK_OK; CHOOK_EINVAL (NULL); CHOOK_ENOTHOOKED (already removed); any
+ * @param handle  From chook_install_deferred(); stale after CHOOK_OK.
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, or not a deferred hook handle);
+ *         CHOOK_ENOTHOOKED (already removed: a stale handle); any
  *         status of chook_remove() (the handle stays valid then).
  */
 CHOOK_API int chook_pending_remove(chook_pending *handle);
@@ -1417,7 +1584,8 @@ CHOOK_API int chook_pending_remove(chook_pending *handle);
  * @return The number of loaded modules it hooks now (> 0); 0 when it waits for its
  *         module; the negative status of its last failed application when it
  *         hooks none (chook_last_error() of that failure is not kept); CHOOK_EINVAL
- *         for NULL.
+ *         for NULL or a value that is not a deferred hook handle;
+ *         CHOOK_ENOTHOOKED for a handle removed already.
  */
 CHOOK_API int chook_pending_status(const chook_pending *handle);
 

@@ -53,9 +53,9 @@
  * _FORTIFY_SOURCE printf(...) becomes __printf_chk(flag, ...): mock each form
  * the code under test is compiled to (README.md, "Mocking in tests").
  *
- * Limits: a mock is not part of transactions (do not begin one while the
- * calling thread has a chook transaction open). A sequence mock answers
- * integer and pointer results only (rax). The replacement of a mock that has
+ * Limits: a mock is not part of transactions (begin and end refuse with
+ * CHOOK_ETXN while the calling thread has a chook transaction open). A
+ * sequence mock answers integer and pointer results only (rax). The replacement of a mock that has
  * ended may still be running on other threads for a moment, as with any
  * removed hook. Each mock keeps its record for the life of the process (see
  * chook_mock_end()).
@@ -66,7 +66,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <chook.h>
+#include "chook.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -80,6 +80,12 @@ enum chook_mock_flags {
     /** Only calls made on the thread that creates the mock reach it; calls on
      *  other threads run the function as before. Default: every thread. */
     CHOOK_MOCK_THIS_THREAD = 1 << 0,
+    /** Replacement mocks: the replacement is a closure replacement. It calls
+     *  chook_current() first thing, and finds its mock at chook_current()->data
+     *  (a chook_mock *). Unlike chook_mock_current(), this stays right when a
+     *  signal handler calls another mocked function before the replacement
+     *  asks. Ignored by sequence mocks. */
+    CHOOK_MOCK_CLOSURE = 1 << 1,
 };
 
 /** Options of a mock; zero-initialise, then set what you need. */
@@ -89,6 +95,8 @@ typedef struct chook_mock_opts {
     /** Sequence mocks: how many of the latest calls keep their arguments for
      *  chook_mock_arg() (0: 16; at most 65536; rounded up to a power of two). */
     unsigned capture;
+    /** sizeof(chook_mock_opts), or 0 (chook.h, "Structures and the ABI"). */
+    size_t size;
 } chook_mock_opts;
 
 /**
@@ -102,10 +110,12 @@ typedef struct chook_mock_opts {
  *                     receives the caller's arguments untouched (also variadic
  *                     ones, with al as the caller set it).
  * @param opts         May be NULL (every thread, no data).
- * @param mock         Receives the handle (must not be NULL). Owned by chook,
- *                     valid until chook_mock_end() returns CHOOK_OK.
+ * @param mock         Receives the handle (must not be NULL). Owned by chook;
+ *                     it stays valid for the life of the process (once ended,
+ *                     for reading only: see chook_mock_end()).
  * @return CHOOK_OK; CHOOK_EINVAL (NULL target, replacement or mock, unknown
- *         flags); CHOOK_ENOTSUP (1024 mocks are active already); CHOOK_ENOMEM;
+ *         flags, a bad opts->size); CHOOK_ETXN (the calling thread has a chook transaction open);
+ *         CHOOK_ENOTSUP (1024 mocks are active already); CHOOK_ENOMEM;
  *         any status of chook_replace() (the target cannot be hooked: the
  *         message says why). On failure nothing is mocked.
  *
@@ -130,7 +140,8 @@ CHOOK_API int chook_mock_begin(void *target, void *replacement, const chook_mock
 CHOOK_API int chook_mock_begin_name(const char *module, const char *symbol, void *replacement,
                                     const chook_mock_opts *opts, chook_mock **mock);
 
-/** One answer of a sequence mock. */
+/** One answer of a sequence mock. Passed in arrays, so it has no `size`: its
+ *  layout is fixed for the major version. */
 typedef struct chook_mock_step {
     uintptr_t value;  /**< Returned (rax). An int -1 is (uintptr_t)-1. */
     int error;        /**< errno is set to this when non-zero. */
@@ -143,18 +154,19 @@ typedef struct chook_mock_step {
 #define CHOOK_MOCK_ALWAYS 0xffffffffu
 
 /* Brace initialisers of chook_mock_step for CHOOK_MOCK_RETURNS and arrays. */
-#define CHOOK_RETURN(v) { (uintptr_t)(v), 0, 1 }
-#define CHOOK_RETURN_N(v, n) { (uintptr_t)(v), 0, (n) }
-#define CHOOK_RETURN_ALWAYS(v) { (uintptr_t)(v), 0, CHOOK_MOCK_ALWAYS }
-#define CHOOK_FAIL(v, err) { (uintptr_t)(v), (err), 1 }
-#define CHOOK_FAIL_ALWAYS(v, err) { (uintptr_t)(v), (err), CHOOK_MOCK_ALWAYS }
+#define CHOOK_MOCK_RETURN(v) { (uintptr_t)(v), 0, 1 }
+#define CHOOK_MOCK_RETURN_N(v, n) { (uintptr_t)(v), 0, (n) }
+#define CHOOK_MOCK_RETURN_ALWAYS(v) { (uintptr_t)(v), 0, CHOOK_MOCK_ALWAYS }
+#define CHOOK_MOCK_FAIL(v, err) { (uintptr_t)(v), (err), 1 }
+#define CHOOK_MOCK_FAIL_ALWAYS(v, err) { (uintptr_t)(v), (err), CHOOK_MOCK_ALWAYS }
 
 /**
  * Starts a sequence mock: the calls of `target` are answered by the steps in
  * order, without running the function; once the steps are used up, calls run
  * the function again (end with a CHOOK_MOCK_ALWAYS step to answer for ever).
  *
- *     chook_mock_step steps[] = { CHOOK_RETURN(1), CHOOK_RETURN(2), CHOOK_FAIL(-1, EIO) };
+ *     chook_mock_step steps[] = { CHOOK_MOCK_RETURN(1), CHOOK_MOCK_RETURN(2),
+ *                                 CHOOK_MOCK_FAIL(-1, EIO) };
  *     chook_mock_returns((void *)write, steps, 3, NULL, &m);
  *     // write() returns 1, then 2, then -1 with errno EIO, then writes again
  *
@@ -165,7 +177,7 @@ typedef struct chook_mock_step {
  * @param opts    May be NULL. opts->capture sets how many calls are recorded.
  * @param mock    Receives the handle (must not be NULL); as chook_mock_begin().
  * @return CHOOK_OK; CHOOK_EINVAL (NULL argument, n out of range, unknown
- *         flags, capture over 65536); CHOOK_ENOTSUP (1024 active mocks);
+ *         flags, capture over 65536, a bad opts->size); CHOOK_ETXN (a transaction is open);
  *         CHOOK_ENOMEM; any status of chook_replace().
  *
  * Calls answered and calls passed to the function are both counted by
@@ -186,8 +198,9 @@ CHOOK_API int chook_mock_returns(void *target, const chook_mock_step *steps, siz
  * @param mock  From chook_mock_begin*() or chook_mock_returns(). After CHOOK_OK
  *              it cannot be ended again, but stays readable: chook_mock_calls(),
  *              chook_mock_arg(), chook_mock_original(), chook_mock_data().
- * @return CHOOK_OK; CHOOK_EINVAL (NULL, or already ended); any status of
- *         chook_remove() (the mock stays active then).
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, or already ended); CHOOK_ETXN (the
+ *         calling thread has a transaction open); any status of chook_remove()
+ *         (the mock stays active then).
  *
  * Nothing waits: a thread may still be inside the replacement for a moment
  * after this returns (as after chook_remove()). Ownership: the mock's record
@@ -212,9 +225,14 @@ CHOOK_API int chook_mock_end(chook_mock *mock);
 CHOOK_API uint64_t chook_mock_calls(const chook_mock *mock);
 
 /**
- * Sets a mock's call count back to zero (and forgets its recorded arguments).
+ * Sets a mock's call count back to zero and forgets its recorded arguments; a
+ * sequence mock starts its steps over. Use it between test cases to keep one
+ * mock for a whole suite (a begin and an end each stop every thread).
  *
  * @return CHOOK_OK; CHOOK_EINVAL (NULL).
+ *
+ * Thread safety: any thread, while no other thread calls the mocked function
+ * (a call racing with the reset may be counted before or after it).
  */
 CHOOK_API int chook_mock_reset(chook_mock *mock);
 
@@ -262,7 +280,10 @@ CHOOK_API void *chook_mock_real(const void *target);
 
 /**
  * The mock whose replacement is running: call it first thing in the
- * replacement, before the replacement calls any other mocked function.
+ * replacement, before the replacement calls any other mocked function. A
+ * signal handler that calls a mocked function between the mock's entry and
+ * this call changes the answer: a replacement that must be exact then uses
+ * CHOOK_MOCK_CLOSURE.
  *
  * @return The handle; NULL when no replacement mock was entered on this thread.
  *
@@ -277,8 +298,8 @@ CHOOK_API void *chook_mock_data(const chook_mock *mock);
 CHOOK_API void *chook_mock_target(const chook_mock *mock);
 
 /*
- * CHOOK_MOCK_REAL(function) — the real function behind the mocks of
- * `function`, with its own type: CHOOK_MOCK_REAL(malloc)(n).
+ * CHOOK_MOCK_REAL(function) — the real function behind the replacement mocks
+ * of `function`, with its own type: CHOOK_MOCK_REAL(malloc)(n).
  */
 #define CHOOK_MOCK_REAL(function) \
     ((__typeof__(&(function)))chook_mock_real((const void *)(function)))
@@ -287,29 +308,29 @@ CHOOK_API void *chook_mock_target(const chook_mock *mock);
 #ifndef __cplusplus
 
 /*
- * CHOOK_MOCK_FAIL(message): what a scoped mock does when it cannot begin or
+ * CHOOK_MOCK_ON_ERROR(message): what a scoped mock does when it cannot begin or
  * end (message is chook_last_error()). Define it before including this header
  * to make the test fail, e.g. for Criterion:
- *     #define CHOOK_MOCK_FAIL(msg) cr_assert_fail("chook mock: %s", msg)
+ *     #define CHOOK_MOCK_ON_ERROR(msg) cr_assert_fail("chook mock: %s", msg)
  * By default nothing: the handle is NULL, check it.
  */
-#ifndef CHOOK_MOCK_FAIL
-#define CHOOK_MOCK_FAIL(msg) ((void)(msg))
+#ifndef CHOOK_MOCK_ON_ERROR
+#define CHOOK_MOCK_ON_ERROR(msg) ((void)(msg))
 #endif
 
 /* The cleanup of a scoped mock's handle. */
 static inline void chook__mock_scope_end(chook_mock **mock)
 {
-    if (*mock && chook_mock_end(*mock) != CHOOK_OK) CHOOK_MOCK_FAIL(chook_last_error());
+    if (*mock && chook_mock_end(*mock) != CHOOK_OK) CHOOK_MOCK_ON_ERROR(chook_last_error());
 }
 
 static inline chook_mock *chook__mock_scope_begin(void *target, void *replacement,
                                                   unsigned flags)
 {
-    chook_mock_opts opts = { flags, NULL, 0 };
+    chook_mock_opts opts = { flags, NULL, 0, sizeof(chook_mock_opts) };
     chook_mock *m = NULL;
     if (chook_mock_begin(target, replacement, &opts, &m) != CHOOK_OK) {
-        CHOOK_MOCK_FAIL(chook_last_error());
+        CHOOK_MOCK_ON_ERROR(chook_last_error());
         return NULL;
     }
     return m;
@@ -318,10 +339,10 @@ static inline chook_mock *chook__mock_scope_begin(void *target, void *replacemen
 static inline chook_mock *chook__mock_scope_returns(void *target, const chook_mock_step *steps,
                                                     size_t n, unsigned flags)
 {
-    chook_mock_opts opts = { flags, NULL, 0 };
+    chook_mock_opts opts = { flags, NULL, 0, sizeof(chook_mock_opts) };
     chook_mock *m = NULL;
     if (chook_mock_returns(target, steps, n, &opts, &m) != CHOOK_OK) {
-        CHOOK_MOCK_FAIL(chook_last_error());
+        CHOOK_MOCK_ON_ERROR(chook_last_error());
         return NULL;
     }
     return m;
@@ -331,7 +352,7 @@ static inline chook_mock *chook__mock_scope_returns(void *target, const chook_mo
     chook_mock *name __attribute__((cleanup(chook__mock_scope_end), unused)) = ({           \
         _Static_assert(__builtin_types_compatible_p(__typeof__(&(function)),                 \
                                                     __typeof__(&(replacement))),             \
-                       "the replacement's type differs from the mocked function's");        \
+                       "CHOOK_MOCK: the replacement and the mocked function differ in type"); \
         chook__mock_scope_begin((void *)(function), (void *)(replacement), (flags));         \
     })
 
@@ -346,8 +367,8 @@ static inline chook_mock *chook__mock_scope_returns(void *target, const chook_mo
  * CHOOK_MOCK(function, replacement) — mocks `function` (an identifier) on every
  * thread until the end of the enclosing block, and declares `chook_mock
  * *function_mock` for chook_mock_calls() and the like (NULL when the mock
- * could not begin; see CHOOK_MOCK_FAIL). The replacement must have exactly the
- * function's type (checked at compile time).
+ * could not begin; see CHOOK_MOCK_ON_ERROR). The replacement must have exactly
+ * the function's type (checked at compile time).
  */
 #define CHOOK_MOCK(function, replacement) \
     CHOOK__MOCK_SCOPED(function##_mock, function, replacement, 0)
@@ -363,9 +384,9 @@ static inline chook_mock *chook__mock_scope_returns(void *target, const chook_mo
 
 /*
  * CHOOK_MOCK_RETURNS(function, step, ...) — a scoped sequence mock:
- *     CHOOK_MOCK_RETURNS(write, CHOOK_RETURN(1), CHOOK_RETURN(2), CHOOK_FAIL(-1, EIO));
- * declares `chook_mock *write_mock`; the steps are CHOOK_RETURN*, CHOOK_FAIL* or
- * brace initialisers of chook_mock_step.
+ *     CHOOK_MOCK_RETURNS(write, CHOOK_MOCK_RETURN(1), CHOOK_MOCK_FAIL(-1, EIO));
+ * declares `chook_mock *write_mock`; the steps are CHOOK_MOCK_RETURN*,
+ * CHOOK_MOCK_FAIL* or brace initialisers of chook_mock_step.
  */
 #define CHOOK_MOCK_RETURNS(function, ...) \
     CHOOK__MOCK_RETURNS_SCOPED(function##_mock, function, 0, __VA_ARGS__)

@@ -53,7 +53,7 @@
 #include <utility>
 #include <vector>
 
-#include <chook_mock.h>
+#include "chook_mock.h"
 
 namespace chook {
 
@@ -160,7 +160,8 @@ public:
     mock_impl(function_type *target, Fn fn, scope where = all_threads) : fn_(std::move(fn))
     {
         chook_mock_opts opts{};
-        opts.flags = where;
+        opts.size = sizeof opts;
+        opts.flags = static_cast<unsigned>(where) | static_cast<unsigned>(CHOOK_MOCK_CLOSURE);
         opts.data = this;
         int st = chook_mock_begin(reinterpret_cast<void *>(target),
                                   reinterpret_cast<void *>(&mock_impl::entry), &opts,
@@ -224,7 +225,9 @@ private:
 
     static R entry(Args... a)
     {
-        chook_mock *h = chook_mock_current();  /* first thing: see chook_mock.h */
+        /* First thing (CHOOK_MOCK_CLOSURE): exact even if a signal handler calls
+         * another mocked function before this point. */
+        chook_mock *h = static_cast<chook_mock *>(chook_current()->data);
         mock_impl *self = static_cast<mock_impl *>(chook_mock_data(h));
         if (detail::in_bookkeeping())
             return reinterpret_cast<function_type *>(chook_mock_original(h))(
@@ -253,6 +256,7 @@ public:
     mock_impl(function_type *target, function_type *replacement, scope where = all_threads)
     {
         chook_mock_opts opts{};
+        opts.size = sizeof opts;
         opts.flags = where;
         int st = chook_mock_begin(reinterpret_cast<void *>(target),
                                   reinterpret_cast<void *>(replacement), &opts, &handle_);
@@ -298,6 +302,7 @@ public:
         std::vector<chook_mock_step> s;
         for (const step &x : steps) s.push_back(x.s);
         chook_mock_opts opts{};
+        opts.size = sizeof opts;
         opts.flags = where;
         opts.capture = capture;
         int st = chook_mock_returns(reinterpret_cast<void *>(target), s.data(), s.size(), &opts,

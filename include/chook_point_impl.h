@@ -1,7 +1,8 @@
 /*
  * The machinery behind the macros of chook_point.h: the point record, the
  * attachment and frame layouts shared with chook, the detached test of each
- * mode, and the preprocessor helpers. Private: include chook_point.h instead.
+ * mode, and the preprocessor helpers. Installed with chook_point.h, which includes
+ * it: not for direct inclusion. Its layouts are part of the ABI (abi/chook.structs).
  * Names and layouts may change with CHOOK_POINT_ABI, which chook checks on every
  * point it finds, so a module built against another layout is skipped.
  */

@@ -48,7 +48,8 @@ if [ -z "$kernel" ]; then
   pkg=$(apt-cache "${apt_opts[@]}" depends linux-image-arm64 |
         sed -n 's/^ *Depends: \(linux-image-[0-9].*-arm64\)$/\1/p' | head -n1)
   [ -n "$pkg" ] || { echo "arm64-vm: no linux-image-*-arm64 package found" >&2; exit 1; }
-  (cd "$apt_dir" && apt-get "${apt_opts[@]}" download "$pkg" 2>/dev/null)
+  # (as root, apt warns that the download runs unsandboxed: harmless here)
+  (cd "$apt_dir" && apt-get "${apt_opts[@]}" -q download "$pkg")
   dpkg-deb -x "$apt_dir"/"$pkg"_*.deb "$work/kernel"
   rm -f "$apt_dir"/*.deb
   kernel=$(ls "$work"/kernel/boot/vmlinuz-* | head -n1)
@@ -67,19 +68,20 @@ $cc -I"$src/include" -I"$src/src" -I"$src/src/arch/aarch64" \
 # -cpu max emulates every feature (BTI, PAC, ...); pauth-impdef picks QEMU's cheap
 # pointer-authentication algorithm, which is much faster to emulate.
 log=$work/console.log
-start=$(date +%s.%N)
+start=$(date +%s%N)
 set +e
 timeout "$timeout_s" qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -smp "$smp" -m 512 \
   -nographic -nic none -no-reboot -kernel "$kernel" -initrd "$work/initrd.gz" \
   -append "console=ttyAMA0 panic=-1 quiet" </dev/null >"$log" 2>&1
 qemu_rc=$?
 set -e
-end=$(date +%s.%N)
+end=$(date +%s%N)
 tr -d '\r' <"$log" | grep -v '^\s*$' | sed 's/^/  | /'
 booted=$(tr -d '\r' <"$log" | sed -n 's/^CHOOK-ARM64-BOOTED \([0-9.]*\).*/\1/p')
 done_line=$(tr -d '\r' <"$log" | sed -n 's/^CHOOK-ARM64-DONE \(-\{0,1\}[0-9]*\).*/\1/p')
-printf 'arm64-vm: guest reached /init after %s s (guest clock); whole run %.1f s (host)\n' \
-  "${booted:-?}" "$(echo "$end - $start" | bc)"
+ms=$(( (end - start) / 1000000 ))
+printf 'arm64-vm: guest reached /init after %s s (guest clock); whole run %d.%d s (host)\n' \
+  "${booted:-?}" $((ms / 1000)) $((ms % 1000 / 100))
 if [ "$qemu_rc" = 124 ]; then
   echo "arm64-vm: FAILED: no power-off within ${timeout_s}s" >&2; exit 1
 fi

@@ -12,6 +12,7 @@
 
 struct matches {
     chook_pattern_match *v;
+    chook_symbol *syms;   /* v[i].symbol points here (set once collected) */
     unsigned char *selected;
     size_t n, cap;
     void *data;
@@ -24,18 +25,25 @@ static int collect_one(const chook_symbol *sym, void *arg)
     if (m->n == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 64;
         chook_pattern_match *v = chook__alloc(cap * sizeof *v);
-        if (!v) {
+        chook_symbol *syms = chook__alloc(cap * sizeof *syms);
+        if (!v || !syms) {
+            if (v) chook__free(v, cap * sizeof *v);
+            if (syms) chook__free(syms, cap * sizeof *syms);
             m->status = chook__fail(CHOOK_ENOMEM, "out of memory for %zu matches", cap);
             return 1;
         }
         if (m->n) chook__memcpy(v, m->v, m->n * sizeof *v);
+        if (m->n) chook__memcpy(syms, m->syms, m->n * sizeof *syms);
         if (m->v) chook__free(m->v, m->cap * sizeof *v);
+        if (m->syms) chook__free(m->syms, m->cap * sizeof *syms);
         m->v = v;
+        m->syms = syms;
         m->cap = cap;
     }
-    chook_pattern_match *x = &m->v[m->n++];
+    chook_pattern_match *x = &m->v[m->n];
     chook__memset(x, 0, sizeof *x);
-    x->symbol = *sym;
+    x->size = sizeof *x;
+    m->syms[m->n++] = *sym;
     x->base_len = chook__clone_base_len(sym->name, NULL);
     x->data = m->data;
     return 0;
@@ -70,8 +78,10 @@ int chook_attach_pattern(const char *pattern, unsigned flags, chook_enter_fn on_
     }
     if (st != CHOOK_OK) {
         if (m.v) chook__free(m.v, m.cap * sizeof *m.v);
+        if (m.syms) chook__free(m.syms, m.cap * sizeof *m.syms);
         return st;
     }
+    for (size_t i = 0; i < m.n; i++) m.v[i].symbol = &m.syms[i];
 
     for (size_t i = 0; i < m.n; i++) m.selected[i] = !select || select(&m.v[i], arg) != 0;
 
@@ -82,27 +92,27 @@ int chook_attach_pattern(const char *pattern, unsigned flags, chook_enter_fn on_
         chook_pattern_match *x = &m.v[i];
         if (!m.selected[i]) continue;
         size_t j = 0;
-        while (j < i && !(m.selected[j] && m.v[j].symbol.address == x->symbol.address)) j++;
+        while (j < i && !(m.selected[j] && m.v[j].symbol->address == x->symbol->address)) j++;
         if (j < i) {
-            snprintf(msg, sizeof msg, "%s is an alias of %s", x->symbol.name, m.v[j].symbol.name);
+            snprintf(msg, sizeof msg, "%s is an alias of %s", x->symbol->name, m.v[j].symbol->name);
             set_reason(x, CHOOK_EEXIST, msg);
             continue;
         }
         int cold = 0;
-        chook__clone_base_len(x->symbol.name, &cold);
+        chook__clone_base_len(x->symbol->name, &cold);
         if (cold) {
             snprintf(msg, sizeof msg, "%s is a cold part of %.*s, entered by a jump, not a call",
-                     x->symbol.name, (int)x->base_len, x->symbol.name);
+                     x->symbol->name, (int)x->base_len, x->symbol->name);
             set_reason(x, CHOOK_ENOTSUP, msg);
             continue;
         }
-        chook_probe_info info;
-        chook_probe(x->symbol.address, &info);
+        chook_probe_info info = { .size = sizeof info };
+        chook_probe(x->symbol->address, &info);
         if (info.status != CHOOK_OK) {
             set_reason(x, info.status, info.reason);
             continue;
         }
-        st = chook_attach_ex(x->symbol.address, on_enter, on_leave, x->data, opts, &x->listener);
+        st = chook_attach_ex(x->symbol->address, on_enter, on_leave, x->data, opts, &x->listener);
         if (st != CHOOK_OK) {
             set_reason(x, st, chook_last_error());
             /* The transaction fails at commit now: nothing more to try. */
@@ -125,6 +135,7 @@ int chook_attach_pattern(const char *pattern, unsigned flags, chook_enter_fn on_
     if (attached) *attached = count;
     chook__free(m.selected, m.n);
     chook__free(m.v, m.cap * sizeof *m.v);
+    chook__free(m.syms, m.cap * sizeof *m.syms);
     /* The commit's message, whatever the reports did meanwhile. */
     if (st != CHOOK_OK) chook__fail(st, "%s", failure);
     return st;

@@ -8,6 +8,7 @@
  * generation.
  */
 #include "handle.h"
+#include "stop.h"
 
 #define CHUNK_SHIFT 12u
 #define CHUNK_LEN (1u << CHUNK_SHIFT)       /* entries per chunk (64 KiB) */
@@ -121,6 +122,13 @@ int chook__handle_get(uintptr_t h, enum chook__handle_kind kind, const char *wha
     if (r < 0)
         return chook__fail(CHOOK_ENOTHOOKED, "%s handle %p is stale: its %s was removed "
                                              "already", what, (void *)h, what);
-    return chook__fail(CHOOK_EINVAL, "%p is not a %s handle (not a value chook gave out "
-                                     "for a %s)", (void *)h, what, what);
+    return chook__fail(CHOOK_EINVAL, "%p is not a valid %s handle (chook never gave out "
+                                     "that value as one)", (void *)h, what);
+}
+
+/* fork() must not split the table (see chook__fork_guard): it is taken inside
+ * every other lock of chook but the heap's. */
+__attribute__((constructor)) static void handle_fork_guard(void)
+{
+    chook__fork_guard(&table_lock, 90);
 }

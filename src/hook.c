@@ -47,6 +47,7 @@ struct txn {
     struct op *ops;
     size_t count, cap;
     int status;           /* first failure, CHOOK_OK if none */
+    uint64_t serial;      /* unique per transaction (txn_serial) */
     char message[512];    /* its message */
 };
 
@@ -72,6 +73,7 @@ static void unlock_commit(void)
     chook__commit_unlock();
 }
 static uint64_t commit_counter;
+static uint64_t txn_serial;
 
 /* ---- queue ---------------------------------------------------------------- */
 
@@ -356,6 +358,7 @@ int chook_transaction_begin(void)
                                            "transaction (transactions do not nest)"));
     struct txn *t = chook__alloc(sizeof *t);
     if (!t) return chook__fail(CHOOK_ENOMEM, "out of memory opening a transaction");
+    t->serial = __atomic_add_fetch(&txn_serial, 1, __ATOMIC_RELAXED);
     open_txn = t;
     return CHOOK_OK;
 }
@@ -414,7 +417,7 @@ static int run_queued(queue_fn fn, void *arg)
         unlock_commit();
         return st == CHOOK_OK ? st : txn_record_failure(t, st);
     }
-    struct txn local = { 0 };
+    struct txn local = { .serial = __atomic_add_fetch(&txn_serial, 1, __ATOMIC_RELAXED) };
     CHOOK_CHECK(lock_commit());
     int st = fn(&local, arg);
     if (st == CHOOK_OK) st = commit_locked(&local);
@@ -511,11 +514,12 @@ static int queue_remove(struct txn *t, void *arg)
     CHOOK_CHECK(chook__handle_get((uintptr_t)arg, CHOOK__H_HOOK, "hook", (void **)&h));
     if (h->state != HOOK_ACTIVE && h->state != HOOK_PENDING)
         return chook__fail(CHOOK_ENOTHOOKED, "hook %p is not installed", arg);
-    for (size_t i = 0; i < t->count; i++)
-        if (t->ops[i].kind == OP_REMOVE && t->ops[i].hook == h)
-            return chook__fail(CHOOK_ENOTHOOKED, "hook %p is removed already in this "
-                               "transaction", arg);
-    return txn_push(t, (struct op){ OP_REMOVE, h->site, h });
+    if (h->removing == t->serial)
+        return chook__fail(CHOOK_ENOTHOOKED, "hook %p is removed already in this "
+                           "transaction", arg);
+    CHOOK_CHECK(txn_push(t, (struct op){ OP_REMOVE, h->site, h }));
+    h->removing = t->serial;
+    return CHOOK_OK;
 }
 
 int chook_remove(chook_hook *hook)
@@ -561,8 +565,14 @@ int chook_hook_active(const chook_hook *hook)
 int chook_probe(const void *target, chook_probe_info *info)
 {
     if (!info) return chook__fail(CHOOK_EINVAL, "info is NULL");
+    /* Fields after `size` are written only when the caller's size covers them
+     * (0: the layout `size` came with). Filled in full here, then copied. */
+    size_t v0 = offsetof(chook_probe_info, size) + sizeof info->size;
+    size_t cap = info->size == 0 || info->size < v0 ? v0
+                 : info->size < sizeof *info ? info->size : sizeof *info;
+    chook_probe_info *out = info, full;
+    info = &full;
     chook__memset(info, 0, sizeof *info);
-    info->size = sizeof *info;
     if (!target) {
         info->status = chook__fail(CHOOK_EINVAL, "target is NULL");
     } else {
@@ -582,6 +592,8 @@ int chook_probe(const void *target, chook_probe_info *info)
         info->reason[n] = 0;
         info->jump = CHOOK_JUMP_NONE;
     }
+    info->size = cap;
+    chook__memcpy(out, info, cap);
     /* The verdict is in info: the call itself succeeded. */
     chook__clear_error();
     return CHOOK_OK;

@@ -45,6 +45,7 @@ struct chook_hook {
     struct chook_hook *older; /* committed chain: next older hook */
     struct chook_hook *free_next; /* site's list of reusable hook records */
     uintptr_t handle;      /* the user's handle (handle.h) while pending or active, else 0 */
+    uint64_t removing;     /* serial of the transaction that queued its removal */
 };
 
 struct site {

@@ -556,7 +556,7 @@ static int txn_claim(struct chook__ictx *x, int mode)
                            "there; commit it first", (unsigned long)x->target,
                            x->txn_mode == TXN_ATTACH ? "attaches" : "detaches");
     if (!x->txn_owner) {
-        if (!x->txn_owner) ctx_hooked(x); /* drop a stale hook record before claiming */
+        ctx_hooked(x); /* drop a stale hook record before claiming */
         x->txn_owner = &txq;
         x->txn_mode = mode;
         x->txn_prev_hook = x->hook;

@@ -141,6 +141,17 @@ struct chook__ictx {
     int noreturn;             /* the target never returns (exit...): see reclaim() */
 };
 
+/* A register-keeping replacement (CHOOK_KEEP_REGS): the thunk installed on the
+ * target passes this to chook_arch_keep_dispatch, which calls dest from a frame
+ * of its own. dest sits where a context keeps its original (CTX_ORIGINAL), so
+ * both dispatchers share their frame code. Never freed (a thread may be in it). */
+struct chook__keep {
+    uint32_t ret_keep;        /* return registers given back as the caller left
+                                 them: 1 rax, 2 rdx, 4 xmm0, 8 xmm1 */
+    uint32_t unused[3];
+    uintptr_t dest;           /* the replacement (or a closure's thunk) */
+};
+
 /* Per-thread state others must see (detach looks at every thread's). Records
  * live in chook's own pages and are reused by later threads; a thread finds its
  * own through a thread-local pointer. What only the thread itself reads (the

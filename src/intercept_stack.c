@@ -36,14 +36,20 @@ struct find {
     int frames;
 };
 
+/* In the callback for a frame, _Unwind_GetCFA() gives the stack pointer that
+ * frame had at its call (its callee's CFA); the caller's own CFA is therefore
+ * what the next frame up reports. */
 static _Unwind_Reason_Code find_caller(struct _Unwind_Context *uc, void *arg)
 {
     struct find *f = arg;
-    uintptr_t ip = (uintptr_t)_Unwind_GetIP(uc);
-    if (ip == f->ra) {
+    if (f->frames < 0) {
         uintptr_t cfa = (uintptr_t)_Unwind_GetCFA(uc);
         if (cfa >= f->args + 8) f->cfa = cfa;
         return _URC_END_OF_STACK;
+    }
+    if ((uintptr_t)_Unwind_GetIP(uc) == f->ra && (uintptr_t)_Unwind_GetCFA(uc) == f->args) {
+        f->frames = -1; /* the caller: its CFA comes with the next frame */
+        return _URC_NO_REASON;
     }
     /* This function, the dispatcher, then the caller: never far. */
     return ++f->frames > 8 ? _URC_END_OF_STACK : _URC_NO_REASON;
@@ -59,10 +65,13 @@ uint32_t chook__icpt_window(uintptr_t entry)
     uintptr_t args = entry + 16;
     uintptr_t ra = *(const uintptr_t *)(entry + 8);
     struct find f = { ra, args, 0, 0 };
-    /* The unwinder calls libc (dl_iterate_phdr, locks, memcpy) that may itself be
-     * intercepted: those calls go straight to their originals, as from a callback. */
+    /* The unwinder may call intercepted functions (locks, dl_iterate_phdr):
+     * they bypass listeners, as from a callback, or their own call sites
+     * would come back here without end. */
     chook__tls.busy++;
+    __asm__ volatile("" ::: "memory");
     _Unwind_Backtrace(find_caller, &f);
+    __asm__ volatile("" ::: "memory");
     chook__tls.busy--;
     uint64_t bytes;
     int cache;
@@ -73,7 +82,11 @@ uint32_t chook__icpt_window(uintptr_t entry)
         __atomic_fetch_add(&n_unwound, 1, __ATOMIC_RELAXED);
     } else {
         chook__region r;
+        chook__tls.busy++;
+        __asm__ volatile("" ::: "memory");
         bytes = chook__maps_find(args, &r) == CHOOK_OK && r.end > args ? r.end - args : 0;
+        __asm__ volatile("" ::: "memory");
+        chook__tls.busy--;
         cache = bytes >= CHOOK__ICPT_MAX_STACK; /* the same at any depth */
         __atomic_fetch_add(&n_mapped, 1, __ATOMIC_RELAXED);
     }

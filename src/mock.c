@@ -50,6 +50,7 @@ struct chook_mock {
     uint64_t answered;          /* sequence: calls its steps answer */
     struct mock_capture *capture;  /* sequence: the ring */
     uint64_t capture_mask;      /* sequence: entries - 1 */
+    uint32_t flags;             /* chook_mock_opts.flags */
     /* The rest. */
     const chook_closure *closure;
     void *target;
@@ -68,6 +69,8 @@ _Static_assert(offsetof(struct chook_mock, calls) == MOCK_OFF_CALLS, "layout");
 _Static_assert(offsetof(struct chook_mock, answered) == MOCK_OFF_ANSWERED, "layout");
 _Static_assert(offsetof(struct chook_mock, capture) == MOCK_OFF_CAPTURE, "layout");
 _Static_assert(offsetof(struct chook_mock, capture_mask) == MOCK_OFF_CAPTURE_MASK, "layout");
+_Static_assert(offsetof(struct chook_mock, flags) == MOCK_OFF_FLAGS, "layout");
+_Static_assert(MOCK_FLAG_CLOSURE == CHOOK_MOCK_CLOSURE, "layout");
 _Static_assert(sizeof(struct mock_capture) == 1u << MOCK_CAPTURE_SHIFT, "layout");
 _Static_assert(offsetof(struct mock_capture, args) == MOCK_CAPTURE_OFF_ARGS, "layout");
 _Static_assert(offsetof(chook_closure, original) == CLOSURE_OFF_ORIGINAL, "layout");
@@ -150,7 +153,8 @@ void *chook_mock_real(const void *target)
 
 static int check_opts(const chook_mock_opts *opts)
 {
-    if (opts && (opts->flags & ~(unsigned)CHOOK_MOCK_THIS_THREAD))
+    if (opts) CHOOK_CHECK(CHOOK__CHECK_SIZE(opts, chook_mock_opts));
+    if (opts && (opts->flags & ~(unsigned)(CHOOK_MOCK_THIS_THREAD | CHOOK_MOCK_CLOSURE)))
         return chook__fail(CHOOK_EINVAL, "unknown mock flags 0x%x", opts->flags);
     if (opts && opts->capture > MOCK_MAX_CAPTURE)
         return chook__fail(CHOOK_EINVAL, "capture of %u calls is over %u", opts->capture,
@@ -172,15 +176,29 @@ static struct chook_mock *record_new(void *target, const chook_mock_opts *opts,
     m->slot = -1;
     if (opts) {
         m->data = opts->data;
+        m->flags = opts->flags;
         if (opts->flags & CHOOK_MOCK_THIS_THREAD) m->thread = chook__mock_thread_self();
     }
     return m;
+}
+
+/* A mock inside a transaction would take effect at its commit, after
+ * chook_mock_begin() has returned (and published a NULL original): refuse. The
+ * public API has no "is a transaction open?", so open one and give it back. */
+static int check_no_transaction(void)
+{
+    if (chook_transaction_begin() == CHOOK_ETXN)
+        return chook__fail(CHOOK_ETXN, "mocks are not part of transactions: this thread has "
+                                       "one open (commit or abort it first)");
+    chook_transaction_abort();
+    return CHOOK_OK;
 }
 
 /* Installs the mock's stub as a closure replacement on its target and, for a
  * replacement mock, publishes its original for chook_mock_real(). */
 static int mock_install(struct chook_mock *m, void *stub)
 {
+    CHOOK_CHECK(check_no_transaction());
     if (m->kind == MOCK_REPLACEMENT) CHOOK_CHECK(slot_take(m->target, &m->slot));
     int st = chook_replace(m->target, stub, m, &m->closure);
     if (m->slot >= 0) {
@@ -288,6 +306,7 @@ int chook_mock_end(chook_mock *mock)
     if (!__atomic_load_n(&mock->active, __ATOMIC_ACQUIRE))
         return chook__fail(CHOOK_EINVAL, "the mock of 0x%lx has ended already",
                            (unsigned long)(uintptr_t)mock->target);
+    CHOOK_CHECK(check_no_transaction());
     CHOOK_CHECK(chook_remove(mock->closure->hook));
     if (mock->slot >= 0) slot_give(mock->slot);
     __atomic_store_n(&mock->active, 0, __ATOMIC_RELEASE);

@@ -12,6 +12,8 @@
 #define MOCK_OFF_ANSWERED 24    /* uint64_t: calls a sequence answers (UINT64_MAX: all) */
 #define MOCK_OFF_CAPTURE 32     /* struct mock_capture *: a sequence's ring of calls */
 #define MOCK_OFF_CAPTURE_MASK 40 /* uint64_t: ring entries - 1 (a power of two - 1) */
+#define MOCK_OFF_FLAGS 48       /* uint32_t: chook_mock_opts.flags */
+#define MOCK_FLAG_CLOSURE 2     /* CHOOK_MOCK_CLOSURE */
 
 /* struct mock_capture: seq (call number + 1, written last), then the six integer
  * argument registers, padded to 64 bytes. */

@@ -95,8 +95,14 @@ static int apply_one(struct chook_pending *p, chook__module *m, int relocated)
     if (status == CHOOK_OK) status = chook_transaction_begin();
     if (status == CHOOK_OK) {
         status = chook_install_ex((void *)target, p->replacement, p->original, &a->hook);
-        if (status == CHOOK_OK) status = chook_transaction_commit();
-        else chook_transaction_abort();
+        if (status == CHOOK_OK) {
+            status = chook_transaction_commit();
+        } else {
+            chook__saved_error e; /* the install's message, not the abort's "" */
+            chook__error_save(&e);
+            chook_transaction_abort();
+            chook__error_restore(&e);
+        }
     }
     if (status != CHOOK_OK) {
         chook__free(a, sizeof(*a));
@@ -242,8 +248,11 @@ int chook_install_deferred(const char *module, const char *symbol, void *replace
         p->next = pend.specs;
         pend.specs = p;
     } else {
+        chook__saved_error e; /* the failure's message, not the cleanup's */
+        chook__error_save(&e);
         unapply(p);
         disarm();
+        chook__error_restore(&e);
     }
     chook__mutex_unlock(&pend.lock);
     if (status != CHOOK_OK) {

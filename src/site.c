@@ -520,6 +520,7 @@ int chook__site_examine(uintptr_t target, chook_probe_info *info)
         info->instructions = s->plan.n_insns;
         info->trampoline_size = s->tramp_len;
         info->jump = s->jump == CHOOK_ARCH_JUMP_FAR ? CHOOK_JUMP_ABS64 : CHOOK_JUMP_REL32;
+        info->function_offset = s->func_offset;
         return CHOOK_OK;
     }
     int st = chook__check_code_address(target, "target");

@@ -395,3 +395,69 @@ Test(arch_aarch64_plan, scan_stops_at_the_function_end)
     c.func_end = PC + 28; /* by its symbol size the b belongs to it */
     cr_assert(chook_arch_find_branch_into(&c, PC, PC + 16, NULL, NULL));
 }
+
+/* ---- back edges, the module sweep, instruction boundaries ------------------------ */
+
+Test(arch_aarch64_plan, loop_through_the_entry_is_a_back_edge_and_bl_is_not)
+{
+    static const uint32_t w[] = {
+        A_CMP_X0_0,                      /* +0  cmp x0, #0     */
+        A_ADD_X0_1,                      /* +4                 */
+        A_BL(PC + 8, PC),                /* +8  bl PC (recursion) */
+        A_BCOND(PC + 12, PC, A_NE),      /* +12 b.ne PC (a loop through the entry) */
+        A_RET,
+    };
+    chook_arch_code c = CODE(w);
+    chook_arch_scan s;
+    cr_assert_eq(chook_arch_scan_function(&c, PC, PC + 4, PC, &s), CHOOK_ARCH_SCAN_BACK);
+    cr_assert_eq(s.back_from, PC + 12);
+    cr_assert_eq(s.back_to, PC);
+    cr_assert_eq(chook_arch_scan_function(&c, PC, PC + 4, 0, &s), 0);
+}
+
+struct a64_seen { uintptr_t from[4], to[4]; int call[4]; unsigned n; };
+
+static void a64_record(void *data, uintptr_t from, uintptr_t to, int is_call)
+{
+    struct a64_seen *s = data;
+    if (s->n < 4) {
+        s->from[s->n] = from;
+        s->to[s->n] = to;
+        s->call[s->n] = is_call;
+    }
+    s->n++;
+}
+
+Test(arch_aarch64_plan, sweep_reports_direct_branches_and_steps_over_data)
+{
+    static const uint32_t w[] = {
+        A_CMP_X0_0,                      /* +0                 */
+        A_BL(PC + 4, PC + 16),           /* +4  bl PC+16       */
+        0x00000000u,                     /* +8  udf #0 (data)  */
+        A_CBZ_W(PC + 12, PC, 2),         /* +12 cbz w2, PC     */
+        A_RET,                           /* +16                */
+    };
+    chook_arch_code c = CODE(w);
+    struct a64_seen s = { 0 };
+    cr_assert_eq(chook_arch_sweep_branches(&c, sizeof w, a64_record, &s), sizeof w);
+    cr_assert_eq(s.n, 2);
+    cr_assert_eq(s.from[0], PC + 4);
+    cr_assert_eq(s.to[0], PC + 16);
+    cr_assert_eq(s.call[0], 1);
+    cr_assert_eq(s.from[1], PC + 12);
+    cr_assert_eq(s.to[1], PC);
+    cr_assert_eq(s.call[1], 0);
+}
+
+Test(arch_aarch64_plan, only_word_aligned_addresses_are_instruction_boundaries)
+{
+    static const uint32_t w[] = { A_CMP_X0_0, A_ADD_X0_1, A_RET };
+    chook_arch_code c = CODE(w);
+    uintptr_t insn = 0;
+    size_t len = 0;
+    cr_assert_eq(chook_arch_insn_boundary(&c, PC + 4, &insn, &len), 1);
+    cr_assert_eq(chook_arch_insn_boundary(&c, PC + 6, &insn, &len), 0);
+    cr_assert_eq(insn, PC + 4);
+    cr_assert_eq(len, 4);
+    cr_assert_eq(chook_arch_insn_boundary(&c, PC - 4, &insn, &len), -1);
+}

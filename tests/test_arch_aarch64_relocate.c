@@ -10,8 +10,10 @@
 #include <string.h>
 
 #include "arch.h"
+#include "arch_aarch64_check.h"
 #include "arch_aarch64_words.h"
 #include "chook.h"
+#include "target.h"
 
 #define PC ((uintptr_t)0x401000)      /* where the original code runs */
 #define N (PC + 0x1000)               /* a trampoline 4 KiB away */
@@ -41,7 +43,7 @@ static void relocates_to(const uint32_t *in, size_t n, size_t need, uintptr_t tr
 {
     uint8_t code[64], exp[CHOOK_ARCH_MAX_TRAMP];
     chook_arch_code c = { .bytes = code, .avail = 4 * n, .pc = PC };
-    char got_s[600], want_s[600];
+    char got_s[600], want_s[600], why[256];
 
     to_bytes(code, in, n);
     to_bytes(exp, want, want_n);
@@ -52,6 +54,7 @@ static void relocates_to(const uint32_t *in, size_t n, size_t need, uintptr_t tr
     words(want_s, sizeof want_s, exp, 4 * want_n);
     cr_assert(out->len == 4 * want_n && memcmp(out->bytes, exp, 4 * want_n) == 0,
               "trampoline\n  got  %s\n  want %s", got_s, want_s);
+    cr_assert(arch_a64_check_tramp(&c, p, out, tramp_pc, why, sizeof why), "%s", why);
 }
 
 #define RELOCATES_TO(in, need, tramp_pc, want)                                           \
@@ -626,6 +629,94 @@ Test(arch_aarch64_relocate, prfm_of_the_patched_bytes_relocates)
     RELOCATES_TO(in, 16, N, want);
 }
 
+/* ---- scratch registers ---------------------------------------------------------- */
+
+Test(arch_aarch64_relocate, jump_back_uses_x17_when_the_patch_sets_x16)
+{
+    static const uint32_t in[] = {
+        0xd2820010u,                       /* mov x16, #0x1000      */
+        0xcb3063ffu,                       /* sub sp, sp, x16       */
+        A_STP_FP_LR,                       /* stp x29, x30, [sp, #-16]! */
+        A_MOV_FP_SP,                       /* mov x29, sp           */
+        A_RET,
+    };
+    const uint32_t want[] = {
+        0xd2820010u,                       /* mov x16, #0x1000      */
+        0xcb3063ffu,                       /* sub sp, sp, x16       */
+        A_STP_FP_LR,                       /* stp x29, x30, [sp, #-16]! */
+        A_MOV_FP_SP,                       /* mov x29, sp           */
+        0x58000051u,                       /* ldr x17, .+8          */
+        0xd61f0220u,                       /* br x17                */
+        A_QUAD(PC + 16),                   /* .quad PC+16           */
+    };
+    RELOCATES_TO(in, 16, F, want);
+}
+
+Test(arch_aarch64_relocate, jump_back_uses_x17_when_a_load_writes_back_x16)
+{
+    static const uint32_t in[] = {
+        0xf8408600u,                       /* ldr x0, [x16], #8     */
+        A_RET,
+    };
+    const uint32_t want[] = {
+        0xf8408600u,                       /* ldr x0, [x16], #8     */
+        0x58000051u,                       /* ldr x17, .+8          */
+        0xd61f0220u,                       /* br x17                */
+        A_QUAD(PC + 4),                    /* .quad PC+4            */
+    };
+    RELOCATES_TO(in, 4, F, want);
+}
+
+Test(arch_aarch64_relocate, literal_address_uses_x16_when_the_patch_sets_x17)
+{
+    static const uint32_t in[] = {
+        0xf9400a11u,                       /* ldr x17, [x16, #16]   */
+        A_LDR_Q(PC + 4, PC + 0x800, 0),    /* ldr q0, PC+0x800      */
+        A_RET,
+    };
+    const uint32_t want[] = {
+        0xf9400a11u,                       /* ldr x17, [x16, #16]   */
+        A_LDR_X(M + 4, M + 12, 16),        /* ldr x16, .+8          */
+        A_B_12,                            /* b .+12                */
+        A_QUAD(PC + 0x800),                /* .quad PC+0x800        */
+        0x3dc00200u,                       /* ldr q0, [x16]         */
+        A_B(M + 24, PC + 8),               /* b PC+8                */
+    };
+    RELOCATES_TO(in, 8, M, want);
+}
+
+Test(arch_aarch64_relocate, plt_stub_needs_no_scratch_register)
+{
+    static const uint32_t in[] = {
+        A_ADRP(PC, 0x420000, 16),          /* adrp x16, 0x420000    */
+        0xf9400a11u,                       /* ldr x17, [x16, #16]   */
+        0x91002210u,                       /* add x16, x16, #0x8    */
+        0xd61f0220u,                       /* br x17                */
+    };
+    const uint32_t want[] = {
+        A_LDR_X(F, F + 8, 16),             /* ldr x16, .+8          */
+        A_B_12,                            /* b .+12                */
+        A_QUAD(0x420000),                  /* .quad 0x420000        */
+        0xf9400a11u,                       /* ldr x17, [x16, #16]   */
+        0x91002210u,                       /* add x16, x16, #0x8    */
+        0xd61f0220u,                       /* br x17                */
+    };
+    RELOCATES_TO(in, 16, F, want);
+}
+
+Test(arch_aarch64_relocate, cannot_relocate_when_the_patch_sets_x16_and_x17_and_a_jump_needs_one)
+{
+    static const uint32_t in[] = {
+        0xa9404410u,                       /* ldp x16, x17, [x0]    */
+        A_ADD_X0_1,                        /* add x0, x0, #1        */
+        A_NOP, A_NOP,
+        A_RET,
+    };
+    cr_assert_eq(REFUSAL(in, 16, M), CHOOK_OK, "in reach of b: no scratch needed (%s)", err);
+    cr_assert_eq(REFUSAL(in, 16, F), CHOOK_EUNRELOC);
+    cr_assert(strstr(err, "x16 and x17"), "%s", err);
+}
+
 /* ---- refusals ------------------------------------------------------------------- */
 
 Test(arch_aarch64_relocate, cannot_relocate_load_exclusive)
@@ -719,4 +810,84 @@ Test(arch_aarch64_relocate, rejects_a_misaligned_trampoline_or_foreign_plan)
     p.patch_len = 12;
     cr_assert_eq(chook_arch_relocate(&c, &p, N, &out, err, sizeof err), CHOOK_EINVAL);
     cr_assert_eq(chook_arch_relocate(NULL, &p, N, &out, err, sizeof err), CHOOK_EINVAL);
+}
+
+/* ---- robustness ----------------------------------------------------------------- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 16);
+}
+
+/* A word of a random class, PC-relative ones over-represented, with small offsets
+ * half of the time so that branches between patched instructions occur. */
+static uint32_t random_word(void)
+{
+    static const uint32_t cls[][2] = {
+        { 0x7c000000u, 0x14000000u }, /* b / bl            */
+        { 0x7e000000u, 0x34000000u }, /* cbz / cbnz        */
+        { 0x7e000000u, 0x36000000u }, /* tbz / tbnz        */
+        { 0xff000000u, 0x54000000u }, /* b.cond / bc.cond  */
+        { 0x3b000000u, 0x18000000u }, /* literal loads     */
+        { 0x1f000000u, 0x10000000u }, /* adr / adrp        */
+        { 0x3f800000u, 0x08000000u }, /* exclusives, casp  */
+        { 0xffffffffu, A_RET },       /* ret               */
+        { 0xffffffffu, A_NOP },       /* nop               */
+        { 0xffffff3fu, 0xd503241fu }, /* bti               */
+        { 0, 0 },                     /* anything          */
+        { 0, 0 },
+    };
+    unsigned k = rnd() % (sizeof cls / sizeof cls[0]);
+    uint32_t w = (rnd() & ~cls[k][0]) | cls[k][1];
+    if (k < 5 && (rnd() & 1)) {
+        int32_t small = (int32_t)(rnd() % 17) - 8;     /* -8 .. 8 words */
+        if (k == 0) w = (w & 0xfc000000u) | ((uint32_t)small & 0x03ffffffu);
+        else if (k == 2) w = (w & ~(0x3fffu << 5)) | (((uint32_t)small & 0x3fffu) << 5);
+        else w = (w & ~(0x7ffffu << 5)) | (((uint32_t)small & 0x7ffffu) << 5);
+    }
+    return w;
+}
+
+Test(arch_aarch64_relocate, random_words_relocate_within_bounds_and_do_the_same)
+{
+    static const uintptr_t tramps[] = { N, M, F, PC - 0x100000 };
+    unsigned planned = 0, relocated = 0;
+    for (int iter = 0; iter < 100000; iter++) {
+        uint32_t w[10];
+        uint8_t code[40];
+        chook_arch_code c;
+        chook_arch_plan p;
+        chook_arch_tramp out;
+        size_t need = rnd() & 1 ? 4 : 16;
+        uintptr_t tramp = tramps[rnd() % 4];
+        char why[256];
+        int st;
+        for (int i = 0; i < 10; i++) w[i] = random_word();
+        to_bytes(code, w, 10);
+        c = (chook_arch_code){ .bytes = code, .avail = 4 * (size_t)(1 + rnd() % 10), .pc = PC };
+        if (rnd() & 1) c.func_end = PC + 4 * (1 + rnd() % 10);
+        st = chook_arch_plan_patch(&c, need, &p, err, sizeof err);
+        cr_assert(st == CHOOK_OK || st == CHOOK_ETOOSHORT || st == CHOOK_EUNRELOC ||
+                  st == CHOOK_EDECODE, "plan status %d", st);
+        if (st != CHOOK_OK) continue;
+        planned++;
+        cr_assert(p.patch_len == need && (p.skip == 0 || p.skip == 4),
+                  "plan %zu+%zu for %zu", p.skip, p.patch_len, need);
+        st = chook_arch_relocate(&c, &p, tramp, &out, err, sizeof err);
+        cr_assert(st == CHOOK_OK || st == CHOOK_EUNRELOC, "relocate status %d: %s", st, err);
+        if (st != CHOOK_OK) continue;
+        relocated++;
+        cr_assert(out.len <= CHOOK_A64_MAX_TRAMP && out.len % 4 == 0, "length %zu", out.len);
+        for (unsigned i = 0; i < p.n_insns; i++)
+            cr_assert(out.insn_off[i] < out.insn_off[i + 1] &&
+                      out.insn_off[i + 1] - out.insn_off[i] <= CHOOK_A64_MAX_COPY);
+        cr_assert(arch_a64_check_tramp(&c, &p, &out, tramp, why, sizeof why),
+                  "%s\n  words %08x %08x %08x %08x %08x", why, w[0], w[1], w[2], w[3], w[4]);
+    }
+    cr_assert(planned > 10000 && relocated > 10000, "planned %u, relocated %u", planned, relocated);
 }

@@ -488,3 +488,180 @@ Test(arch_branch_into, sweep_covers_the_symbol_when_its_size_is_known)
     c.func_end = PC + 8;
     cr_assert_eq(chook_arch_find_branch_into(&c, PC, PC + 5, &from, &to), 0);
 }
+
+/* ---- chook_arch_scan_function: back edges to the entry ------------------------- */
+
+Test(arch_scan_function, finds_a_loop_through_the_entry)
+{
+    static const uint8_t b[] = {
+        0x83, 0xef, 0x01, /* +0 sub edi, 1      */
+        0x83, 0xff, 0x0a, /* +3 cmp edi, 10     */
+        0x7f, 0xf8,       /* +6 jg -8 (to +0)   */
+        0x89, 0xf8,       /* +8 mov eax, edi    */
+        0xc3,             /* +10 ret            */
+    };
+    chook_arch_code c = code_of(b, sizeof b, PC);
+    chook_arch_scan s;
+    cr_assert_eq(chook_arch_scan_function(&c, PC, PC + 6, PC, &s), CHOOK_ARCH_SCAN_BACK);
+    cr_assert_eq(s.back_from, PC + 6);
+    cr_assert_eq(s.back_to, PC);
+    /* Without an entry to protect (a point inside a function), no back edge. */
+    cr_assert_eq(chook_arch_scan_function(&c, PC, PC + 6, 0, &s), 0);
+}
+
+Test(arch_scan_function, a_call_of_the_entry_is_recursion_not_a_back_edge)
+{
+    static const uint8_t b[] = {
+        0x31, 0xc0,                   /* +0 xor eax, eax             */
+        0x85, 0xff,                   /* +2 test edi, edi            */
+        0x7e, 0x06,                   /* +4 jle +6 (to +12)          */
+        0xe8, 0xf5, 0xff, 0xff, 0xff, /* +6 call -11 (to +0)         */
+        0x90,                         /* +11 nop                     */
+        0xc3,                         /* +12 ret                     */
+    };
+    chook_arch_code c = code_of(b, sizeof b, PC);
+    chook_arch_scan s;
+    cr_assert_eq(chook_arch_scan_function(&c, PC, PC + 6, PC, &s), 0);
+}
+
+Test(arch_scan_function, a_loop_to_the_first_byte_after_a_kept_endbr64_is_a_back_edge)
+{
+    static const uint8_t b[] = {
+        0xf3, 0x0f, 0x1e, 0xfa, /* +0 endbr64            */
+        0x83, 0xef, 0x01,       /* +4 sub edi, 1         */
+        0x83, 0xff, 0x0a,       /* +7 cmp edi, 10        */
+        0x7f, 0xf8,             /* +10 jg -8 (to +4)     */
+        0xc3,                   /* +12 ret               */
+    };
+    chook_arch_code c = code_of(b, sizeof b, PC);
+    chook_arch_scan s;
+    cr_assert_eq(chook_arch_scan_function(&c, PC + 4, PC + 10, PC, &s), CHOOK_ARCH_SCAN_BACK);
+    cr_assert_eq(s.back_to, PC + 4);
+}
+
+Test(arch_scan_function, reports_both_kinds_in_one_sweep)
+{
+    static const uint8_t b[] = {
+        0x31, 0xc0, /* +0 xor eax, eax         */
+        0x01, 0xf8, /* +2 add eax, edi         */
+        0xff, 0xce, /* +4 dec esi              */
+        0x75, 0xfa, /* +6 jnz -6 (to +2)       */
+        0x74, 0xf6, /* +8 jz -10 (to +0)       */
+        0xc3,       /* +10 ret                 */
+    };
+    chook_arch_code c = code_of(b, sizeof b, PC);
+    chook_arch_scan s;
+    cr_assert_eq(chook_arch_scan_function(&c, PC, PC + 6, PC, &s),
+                 CHOOK_ARCH_SCAN_INTO | CHOOK_ARCH_SCAN_BACK);
+    cr_assert_eq(s.into_from, PC + 6);
+    cr_assert_eq(s.into_to, PC + 2);
+    cr_assert_eq(s.back_from, PC + 8);
+}
+
+/* ---- chook_arch_sweep_branches ----------------------------------------------------- */
+
+struct seen_branches {
+    uintptr_t from[8], to[8];
+    int call[8];
+    unsigned n;
+};
+
+static void record_branch(void *data, uintptr_t from, uintptr_t to, int is_call)
+{
+    struct seen_branches *s = data;
+    if (s->n < 8) {
+        s->from[s->n] = from;
+        s->to[s->n] = to;
+        s->call[s->n] = is_call;
+    }
+    s->n++;
+}
+
+Test(arch_sweep_branches, reports_every_direct_branch_form)
+{
+    static const uint8_t b[] = {
+        0x55,                               /* +0 push rbp               */
+        0x74, 0x10,                         /* +1 jz +16 (to +0x13)      */
+        0x0f, 0x85, 0x00, 0x01, 0x00, 0x00, /* +3 jnz rel32 (to +0x109)  */
+        0xe8, 0xf2, 0xff, 0xff, 0xff,       /* +9 call -14 (to +0)       */
+        0xe2, 0xfe,                         /* +14 loop -2 (to +14)      */
+        0xff, 0xe0,                         /* +16 jmp rax (indirect)    */
+        0xeb, 0x00,                         /* +18 jmp +0 (to +20)       */
+        0xc3,                               /* +20 ret                   */
+    };
+    chook_arch_code c = code_of(b, sizeof b, PC);
+    struct seen_branches s = { 0 };
+    cr_assert_eq(chook_arch_sweep_branches(&c, sizeof b, record_branch, &s), sizeof b);
+    cr_assert_eq(s.n, 5);
+    static const uintptr_t from[] = { 1, 3, 9, 14, 18 }, to[] = { 0x13, 0x109, 0, 14, 20 };
+    static const int call[] = { 0, 0, 1, 0, 0 };
+    for (unsigned i = 0; i < 5; i++) {
+        cr_assert_eq(s.from[i], PC + from[i], "branch %u from", i);
+        cr_assert_eq(s.to[i], PC + to[i], "branch %u to", i);
+        cr_assert_eq(s.call[i], call[i], "branch %u is_call", i);
+    }
+}
+
+Test(arch_sweep_branches, steps_over_bytes_that_do_not_decode_and_stops_at_until)
+{
+    static const uint8_t b[] = {
+        0x06,       /* +0 invalid in 64-bit mode                  */
+        0xeb, 0x01, /* +1 jmp +1 (to +4)                          */
+        0x90,       /* +3 nop                                     */
+        0xeb, 0xfa, /* +4 jmp -6 (to +0): after `until` below     */
+    };
+    chook_arch_code c = code_of(b, sizeof b, PC);
+    struct seen_branches s = { 0 };
+    cr_assert_eq(chook_arch_sweep_branches(&c, 4, record_branch, &s), 4);
+    cr_assert_eq(s.n, 1);
+    cr_assert_eq(s.from[0], PC + 1);
+    cr_assert_eq(s.to[0], PC + 4);
+    /* An instruction that starts before `until` is decoded whole. */
+    s.n = 0;
+    cr_assert_eq(chook_arch_sweep_branches(&c, 2, record_branch, &s), 3);
+    cr_assert_eq(s.n, 1);
+}
+
+/* ---- chook_arch_insn_boundary ----------------------------------------------------- */
+
+Test(arch_insn_boundary, tells_boundaries_from_the_middle_of_an_instruction)
+{
+    static const uint8_t b[] = {
+        0xf3, 0x0f, 0x1e, 0xfa, /* +0 endbr64        */
+        0x83, 0xef, 0x01,       /* +4 sub edi, 1     */
+        0x89, 0xf8,             /* +7 mov eax, edi   */
+        0xc3,                   /* +9 ret            */
+    };
+    chook_arch_code c = code_of(b, sizeof b, PC);
+    uintptr_t insn = 0;
+    size_t len = 0;
+    cr_assert_eq(chook_arch_insn_boundary(&c, PC, &insn, &len), 1);
+    cr_assert_eq(chook_arch_insn_boundary(&c, PC + 4, &insn, &len), 1);
+    cr_assert_eq(chook_arch_insn_boundary(&c, PC + 9, &insn, &len), 1);
+    cr_assert_eq(chook_arch_insn_boundary(&c, PC + 1, &insn, &len), 0);
+    cr_assert_eq(insn, PC);
+    cr_assert_eq(len, 4);
+    cr_assert_eq(chook_arch_insn_boundary(&c, PC + 6, &insn, &len), 0);
+    cr_assert_eq(insn, PC + 4);
+    cr_assert_eq(len, 3);
+}
+
+Test(arch_insn_boundary, says_nothing_when_the_code_before_does_not_decode)
+{
+    static const uint8_t b[] = { 0x06, 0x90, 0x90 }; /* invalid; nop; nop */
+    chook_arch_code c = code_of(b, sizeof b, PC);
+    cr_assert_eq(chook_arch_insn_boundary(&c, PC + 2, NULL, NULL), -1);
+    cr_assert_eq(chook_arch_insn_boundary(&c, PC - 1, NULL, NULL), -1);
+    /* Past the bytes given: nothing can be said either. */
+    chook_arch_code nops = code_of(b + 1, 2, PC);
+    cr_assert_eq(chook_arch_insn_boundary(&nops, PC + 2, NULL, NULL), 1);
+    cr_assert_eq(chook_arch_insn_boundary(&nops, PC + 5, NULL, NULL), -1);
+}
+
+Test(arch_insn_name, names_the_instruction)
+{
+    static const uint8_t b[] = { 0xeb, 0xfe };
+    cr_assert_str_eq(chook_arch_insn_name(b, sizeof b, PC), "jmp");
+    cr_assert_str_eq(chook_arch_insn_name((const uint8_t *)"\x06", 1, PC), "?");
+    cr_assert_str_eq(chook_arch_insn_name(NULL, 0, PC), "?");
+}

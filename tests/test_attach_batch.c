@@ -92,7 +92,7 @@ Test(batch, attaches_many_functions_at_one_commit)
     cr_expect_eq(counts[3], 3, "detached");
     cr_expect_eq(counts[6], 3);
     for (int i = 0; i < 6; i++) {
-        chook_probe_info info;
+        chook_probe_info info = { .size = sizeof info };
         cr_assert_eq(chook_probe((void *)fns[i], &info), CHOOK_OK);
         cr_expect_eq(info.hooked, 0, "target %d restored", i);
     }
@@ -195,8 +195,8 @@ static int select_not_3(chook_pattern_match *m, void *arg)
 {
     struct seen *s = arg;
     s->selected++;
-    if (!strcmp(m->symbol.name, "batch_fn_3")) return 0;
-    m->data = &counts[m->symbol.name[strlen(m->symbol.name) - 1] - '0'];
+    if (!strcmp(m->symbol->name, "batch_fn_3")) return 0;
+    m->data = &counts[m->symbol->name[strlen(m->symbol->name) - 1] - '0'];
     return 1;
 }
 
@@ -206,7 +206,7 @@ static int note(chook_pattern_match *m, void *arg)
     s->reported++;
     s->attached += m->status == CHOOK_OK;
     char line[128];
-    snprintf(line, sizeof line, "%s=%d;", m->symbol.name, m->status);
+    snprintf(line, sizeof line, "%s=%d;", m->symbol->name, m->status);
     strncat(s->names, line, sizeof s->names - strlen(s->names) - 1);
     return 0;
 }
@@ -261,7 +261,7 @@ Test(batch, exported_only_enumeration_leaves_local_functions_out)
 Test(batch, a_plain_name_finds_the_compiler_clones)
 {
     void *addr = NULL;
-    chook_symbol sym;
+    chook_symbol sym = { .size_of_struct = sizeof sym };
     cr_assert_eq(chook_symbol_lookup(NULL, "clone_one", &sym, &addr), CHOOK_OK, "%s",
                  chook_last_error());
     cr_expect_eq(addr, (void *)cl_one_impl);

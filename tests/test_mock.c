@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define CHOOK_MOCK_FAIL(msg) cr_assert_fail("chook mock: %s", msg)
+#define CHOOK_MOCK_ON_ERROR(msg) cr_assert_fail("chook mock: %s", msg)
 #include <chook_mock.h>
 
 #define NOIPA __attribute__((noipa))
@@ -52,6 +52,17 @@ NOIPA long vsum(int n, ...)
     for (int i = 0; i < n; i++) s += va_arg(ap, long);
     va_end(ap);
     return s;
+}
+
+struct caller { long result; long n; };
+
+static void *call_price(void *arg)
+{
+    struct caller *c = arg;
+    long sum = 0;
+    for (long i = 0; i < c->n; i++) sum += price(1);
+    c->result = sum;
+    return NULL;
 }
 
 /* ---- replacements ------------------------------------------------------------- */
@@ -110,6 +121,20 @@ Test(mock, stacked_mocks_newest_first_real_skips_all)
     cr_assert_eq(price(1), 9);
 }
 
+Test(mock, stacked_mocks_end_in_any_order)
+{
+    chook_mock *older, *newer;
+    cr_assert_eq(chook_mock_begin((void *)price, (void *)price_discount, NULL, &older), CHOOK_OK);
+    cr_assert_eq(chook_mock_begin((void *)price, (void *)price_double, NULL, &newer), CHOOK_OK);
+    cr_assert_eq(price(1), 18);
+    cr_assert_eq(chook_mock_end(older), CHOOK_OK);
+    cr_assert_eq(price(1), 20, "the newer mock's original now leads to the real function");
+    cr_assert_eq(CHOOK_MOCK_REAL(price)(1), 10);
+    cr_assert_eq(chook_mock_end(newer), CHOOK_OK);
+    cr_assert_eq(price(1), 10);
+    cr_assert_eq(chook_mock_real((void *)price), (void *)price);
+}
+
 Test(mock, explicit_begin_end_for_frameworks_without_scopes)
 {
     chook_mock *m = NULL;
@@ -124,6 +149,36 @@ Test(mock, explicit_begin_end_for_frameworks_without_scopes)
     cr_assert_eq(chook_mock_calls(m), 0);
     cr_assert_eq(chook_mock_end(m), CHOOK_OK, "%s", chook_last_error());
     cr_assert_eq(price(5), 50);
+}
+
+/* A closure replacement: finds its mock through chook_current(). */
+static long price_from_closure(long qty)
+{
+    const chook_closure *c = chook_current();
+    chook_mock *m = c->data;
+    long per_unit = *(long *)chook_mock_data(m);
+    return qty * per_unit + (long)chook_mock_calls(m) * 1000;
+}
+
+Test(mock, closure_replacement_finds_its_mock)
+{
+    long per_unit = 3;
+    chook_mock_opts opts = { .flags = CHOOK_MOCK_CLOSURE, .data = &per_unit };
+    chook_mock *m;
+    cr_assert_eq(chook_mock_begin((void *)price, (void *)price_from_closure, &opts, &m), CHOOK_OK);
+    cr_assert_eq(price(2), 6 + 1000);
+    cr_assert_eq(price(2), 6 + 2000);
+    cr_assert_null(chook_current(), "the replacement took its closure: none is left");
+    cr_assert_eq(chook_mock_end(m), CHOOK_OK);
+    opts.flags = CHOOK_MOCK_CLOSURE | CHOOK_MOCK_THIS_THREAD;
+    cr_assert_eq(chook_mock_begin((void *)price, (void *)price_from_closure, &opts, &m), CHOOK_OK);
+    struct caller c = { 0, 10 };
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, call_price, &c), 0);
+    pthread_join(t, NULL);
+    cr_assert_eq(c.result, 100, "other threads: the original, and the ring is left balanced");
+    cr_assert_eq(price(1), 3 + 1000);
+    cr_assert_eq(chook_mock_end(m), CHOOK_OK);
 }
 
 Test(mock, static_function_by_address)
@@ -203,7 +258,7 @@ Test(mock, write_failing_inside_gzclose_with_errno)
     uint64_t calls;
     uintptr_t fd_arg = 0, len_arg = 0;
     {
-        CHOOK_MOCK_RETURNS_THREAD(write, CHOOK_FAIL_ALWAYS(-1, ENOSPC));
+        CHOOK_MOCK_RETURNS_THREAD(write, CHOOK_MOCK_FAIL_ALWAYS(-1, ENOSPC));
         errno = 0;
         closed = gzclose(gz);  /* flushes: zlib's write() fails */
         err = errno;
@@ -224,7 +279,7 @@ Test(mock, write_failing_inside_gzclose_with_errno)
 Test(mock, sequence_then_the_real_function)
 {
     {
-        CHOOK_MOCK_RETURNS(price, CHOOK_RETURN(1), CHOOK_RETURN_N(2, 2), CHOOK_FAIL(-1, EIO));
+        CHOOK_MOCK_RETURNS(price, CHOOK_MOCK_RETURN(1), CHOOK_MOCK_RETURN_N(2, 2), CHOOK_MOCK_FAIL(-1, EIO));
         cr_assert_eq(price(100), 1);
         cr_assert_eq(price(101), 2);
         cr_assert_eq(price(102), 2);
@@ -245,17 +300,32 @@ Test(mock, sequence_then_the_real_function)
     cr_assert_eq(price(1), 10);
 }
 
+Test(mock, reset_starts_a_sequence_over)
+{
+    CHOOK_MOCK_RETURNS(price, CHOOK_MOCK_RETURN(1), CHOOK_MOCK_RETURN(2));
+    cr_assert_eq(price(5), 1);
+    cr_assert_eq(price(5), 2);
+    cr_assert_eq(price(5), 50);
+    cr_assert_eq(chook_mock_reset(price_mock), CHOOK_OK);
+    cr_assert_eq(chook_mock_calls(price_mock), 0);
+    uintptr_t v;
+    cr_assert_eq(chook_mock_arg(price_mock, 0, 0, &v), CHOOK_ENOTHOOKED, "forgotten");
+    cr_assert_eq(price(6), 1);
+    cr_assert_eq(chook_mock_arg(price_mock, 0, 0, &v), CHOOK_OK);
+    cr_assert_eq(v, 6);
+}
+
 Test(mock, sequence_of_pointers_forever)
 {
     static char buf[16];
-    CHOOK_MOCK_RETURNS(make_buffer, CHOOK_RETURN(NULL), CHOOK_RETURN_ALWAYS(buf));
+    CHOOK_MOCK_RETURNS(make_buffer, CHOOK_MOCK_RETURN(NULL), CHOOK_MOCK_RETURN_ALWAYS(buf));
     cr_assert_null(make_buffer(8));
     for (int i = 0; i < 100; i++) cr_assert_eq(make_buffer(8), buf);
 }
 
 Test(mock, capture_keeps_the_latest_calls)
 {
-    chook_mock_step step = CHOOK_RETURN_ALWAYS(0);
+    chook_mock_step step = CHOOK_MOCK_RETURN_ALWAYS(0);
     chook_mock_opts opts = { .capture = 4 };
     chook_mock *m;
     cr_assert_eq(chook_mock_returns((void *)price, &step, 1, &opts, &m), CHOOK_OK);
@@ -272,17 +342,6 @@ Test(mock, capture_keeps_the_latest_calls)
 }
 
 /* ---- threads ------------------------------------------------------------------ */
-
-struct caller { long result; long n; };
-
-static void *call_price(void *arg)
-{
-    struct caller *c = arg;
-    long sum = 0;
-    for (long i = 0; i < c->n; i++) sum += price(1);
-    c->result = sum;
-    return NULL;
-}
 
 Test(mock, one_thread_mock_leaves_other_threads_alone)
 {
@@ -316,7 +375,7 @@ Test(mock, every_thread_mock_counts_exactly)
 Test(mock, sequence_steps_are_shared_by_the_threads)
 {
     /* 1000 answers of 1, then the real function (10): whichever thread calls. */
-    chook_mock_step step = CHOOK_RETURN_N(1, 1000);
+    chook_mock_step step = CHOOK_MOCK_RETURN_N(1, 1000);
     chook_mock *m;
     cr_assert_eq(chook_mock_returns((void *)price, &step, 1, NULL, &m), CHOOK_OK);
     enum { THREADS = 4, CALLS = 1000 };
@@ -362,7 +421,7 @@ Test(mock, begin_and_end_while_another_thread_calls)
         cr_assert_eq(chook_mock_begin((void *)price, (void *)price_free, NULL, &m), CHOOK_OK,
                      "%s", chook_last_error());
         cr_assert_eq(chook_mock_end(m), CHOOK_OK, "%s", chook_last_error());
-        chook_mock_step s = CHOOK_RETURN_ALWAYS(0);
+        chook_mock_step s = CHOOK_MOCK_RETURN_ALWAYS(0);
         cr_assert_eq(chook_mock_returns((void *)price, &s, 1, NULL, &m), CHOOK_OK);
         cr_assert_eq(chook_mock_end(m), CHOOK_OK, "%s", chook_last_error());
     }
@@ -454,7 +513,7 @@ static int not_code[64];
 Test(mock, bad_arguments_leave_nothing_mocked)
 {
     chook_mock *m = NULL;
-    chook_mock_step s = CHOOK_RETURN(1);
+    chook_mock_step s = CHOOK_MOCK_RETURN(1);
     cr_assert_eq(chook_mock_begin(NULL, (void *)price_free, NULL, &m), CHOOK_EINVAL);
     cr_assert_eq(chook_mock_begin((void *)price, NULL, NULL, &m), CHOOK_EINVAL);
     cr_assert_eq(chook_mock_begin((void *)price, (void *)price_free, NULL, NULL), CHOOK_EINVAL);
@@ -462,6 +521,13 @@ Test(mock, bad_arguments_leave_nothing_mocked)
     cr_assert_eq(chook_mock_begin((void *)price, (void *)price_free, &bad, &m), CHOOK_EINVAL);
     cr_assert_eq(chook_mock_returns((void *)price, &s, 0, NULL, &m), CHOOK_EINVAL);
     cr_assert_eq(chook_mock_returns((void *)price, NULL, 1, NULL, &m), CHOOK_EINVAL);
+    chook_mock_opts short_size = { .size = 4 };
+    cr_assert_eq(chook_mock_begin((void *)price, (void *)price_free, &short_size, &m),
+                 CHOOK_EINVAL);
+    cr_assert(strstr(chook_last_error(), "chook_mock_opts.size is 4"), "%s", chook_last_error());
+    chook_mock_opts sized = { .size = sizeof(chook_mock_opts) };
+    cr_assert_eq(chook_mock_begin((void *)price, (void *)price_free, &sized, &m), CHOOK_OK);
+    cr_assert_eq(chook_mock_end(m), CHOOK_OK);
     chook_mock_opts big = { .capture = 1u << 20 };
     cr_assert_eq(chook_mock_returns((void *)price, &s, 1, &big, &m), CHOOK_EINVAL);
     cr_assert_eq(chook_mock_begin((void *)not_code, (void *)price_free, NULL, &m),
@@ -472,6 +538,24 @@ Test(mock, bad_arguments_leave_nothing_mocked)
     cr_assert_eq(chook_mock_calls(NULL), 0);
     cr_assert_null(chook_mock_real(NULL));
     cr_assert_eq(chook_mock_real((void *)price), (void *)price, "not mocked: itself");
+    cr_assert_eq(price(1), 10);
+}
+
+Test(mock, not_inside_a_transaction)
+{
+    chook_mock *m;
+    chook_mock_step s = CHOOK_MOCK_RETURN(1);
+    cr_assert_eq(chook_transaction_begin(), CHOOK_OK);
+    cr_assert_eq(chook_mock_begin((void *)price, (void *)price_free, NULL, &m), CHOOK_ETXN);
+    cr_assert_eq(chook_mock_returns((void *)price, &s, 1, NULL, &m), CHOOK_ETXN);
+    cr_assert_eq(chook_transaction_abort(), CHOOK_OK);
+    cr_assert_eq(price(1), 10);
+    cr_assert_eq(chook_mock_begin((void *)price, (void *)price_free, NULL, &m), CHOOK_OK);
+    cr_assert_eq(chook_transaction_begin(), CHOOK_OK);
+    cr_assert_eq(chook_mock_end(m), CHOOK_ETXN);
+    cr_assert_eq(chook_transaction_abort(), CHOOK_OK);
+    cr_assert_eq(price(1), 0, "still mocked");
+    cr_assert_eq(chook_mock_end(m), CHOOK_OK);
     cr_assert_eq(price(1), 10);
 }
 

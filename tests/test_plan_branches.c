@@ -12,6 +12,7 @@
  * Every refusal leaves the bytes exactly as they were.
  */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -57,7 +58,7 @@ static void refused(void *fn, int status, const char *why, const char *why2)
     if (why2) cr_assert(strstr(chook_last_error(), why2), "message: %s", chook_last_error());
     cr_assert_null(orig);
     cr_assert_eq(memcmp(before, fn, SNAP), 0, "a refused install changed the bytes");
-    chook_probe_info info;
+    chook_probe_info info = { .size = sizeof info };
     cr_assert_eq(chook_probe(fn, &info), CHOOK_OK);
     cr_assert_eq(info.status, status, "probe: %s", info.reason);
     cr_assert(strstr(info.reason, why), "probe reason: %s", info.reason);
@@ -85,7 +86,7 @@ Test(plan_branches, the_function_that_jumps_is_itself_hookable)
 /* The branch lands on the first byte of a patch that starts where it lands. */
 Test(plan_branches, jump_to_the_first_patched_byte_is_fine)
 {
-    chook_probe_info info;
+    chook_probe_info info = { .size = sizeof info };
     cr_assert_eq(chook_probe((char *)fx_bi_first + 2, &info), CHOOK_OK);
     cr_assert_eq(info.status, CHOOK_OK, "%s", info.reason);
     cr_assert_eq(info.function_offset, 2);
@@ -139,7 +140,7 @@ Test(plan_branches, listeners_on_memmove_are_refused_the_same_way)
     chook_symbol sym;
     void *addr = NULL;
     cr_assert_eq(chook_symbol_lookup("libc.so.6", "memmove", &sym, &addr), CHOOK_OK);
-    chook_probe_info info;
+    chook_probe_info info = { .size = sizeof info };
     chook_probe(addr, &info);
     chook_listener *l = NULL;
     int st = chook_attach(addr, NULL, on_leave, NULL, &l);
@@ -218,7 +219,7 @@ Test(plan_branches, listeners_inside_a_function_are_refused)
 Test(plan_branches, target_inside_a_function_at_a_boundary_is_hooked)
 {
     void *mid = (char *)fx_loop_entry + 3;
-    chook_probe_info info;
+    chook_probe_info info = { .size = sizeof info };
     cr_assert_eq(chook_probe(mid, &info), CHOOK_OK);
     cr_assert_eq(info.status, CHOOK_OK, "%s", info.reason);
     cr_assert_eq(info.function_offset, 3);
@@ -242,7 +243,7 @@ Test(plan_branches, target_inside_a_function_at_a_boundary_is_hooked)
 
 Test(plan_branches, function_entry_has_no_note)
 {
-    chook_probe_info info;
+    chook_probe_info info = { .size = sizeof info };
     cr_assert_eq(chook_probe((void *)fx_recursive, &info), CHOOK_OK);
     cr_assert_eq(info.status, CHOOK_OK, "%s", info.reason);
     cr_assert_eq(info.function_offset, 0);
@@ -278,4 +279,48 @@ Test(plan_branches, recursion_through_the_entry_is_a_call_and_is_hooked)
     cr_assert_eq(orig_int(3), 6);
     cr_assert_eq(hits, 3, "the original's recursive calls go through the hook");
     cr_assert_eq(chook_uninstall((void *)fx_recursive), CHOOK_OK);
+}
+
+/* The index lives with its module: unloaded with it, built afresh when the
+ * library comes back (possibly elsewhere). */
+Test(plan_branches, index_follows_dlclose_and_dlopen)
+{
+    for (int round = 0; round < 3; round++) {
+        void *h = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
+        cr_assert_not_null(h, "%s", dlerror());
+        void *deflate_fn = dlsym(h, "deflate");
+        cr_assert_not_null(deflate_fn);
+        chook_probe_info info = { .size = sizeof info };
+        cr_assert_eq(chook_probe(deflate_fn, &info), CHOOK_OK);
+        cr_assert_eq(info.status, CHOOK_OK, "%s", info.reason);
+        size_t n = 0, bytes = 0;
+        uint64_t ns = 0;
+        chook__commit_lock();
+        int st = chook__branch_index_stats((uintptr_t)deflate_fn, &n, &bytes, &ns);
+        chook__commit_unlock();
+        cr_assert_eq(st, CHOOK_OK, "%s", chook_last_error());
+        cr_assert_gt(n, 100, "round %d: %zu branches", round, n);
+        cr_assert_eq(dlclose(h), 0);
+    }
+}
+
+/* function_offset came after `size`: a caller whose size does not cover it (built
+ * against the older header) never sees it written. */
+Test(plan_branches, probe_writes_function_offset_only_when_size_covers_it)
+{
+    void *mid = (char *)fx_loop_entry + 3;
+    chook_probe_info info;
+    memset(&info, 0x5a, sizeof info);
+    info.size = offsetof(chook_probe_info, size) + sizeof info.size;
+    cr_assert_eq(chook_probe(mid, &info), CHOOK_OK);
+    cr_assert_eq(info.status, CHOOK_OK, "%s", info.reason);
+    cr_assert_eq(info.size, offsetof(chook_probe_info, size) + sizeof info.size);
+    size_t untouched;
+    memset(&untouched, 0x5a, sizeof untouched);
+    cr_assert_eq(info.function_offset, untouched);
+    memset(&info, 0, sizeof info);
+    info.size = sizeof info;
+    cr_assert_eq(chook_probe(mid, &info), CHOOK_OK);
+    cr_assert_eq(info.size, sizeof info);
+    cr_assert_eq(info.function_offset, 3);
 }

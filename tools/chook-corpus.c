@@ -6,6 +6,9 @@
  *   chook-corpus [-v] [--] [LIBRARY...]     default: libc.so.6 libm.so.6 libz.so.1
  *   chook-corpus --help | --version
  *
+ * Refusals are counted by status, and for branches into the patch and targets
+ * inside an instruction by their reason.
+ *
  * Exit status: 0 when every symbol was probed with no internal error, 1 otherwise,
  * 2 for a bad command line.
  */
@@ -18,12 +21,34 @@
 
 #define NSTATUS 32
 
+/* Reasons finer than a status, told apart by the words of the message. */
+static const struct reason {
+    int status;
+    const char *words;
+    const char *label;
+} reasons[] = {
+    { CHOOK_EBRANCHIN, "jumps back into bytes", "loop back into its first bytes" },
+    { CHOOK_EBRANCHIN, "jumps back to the function's entry", "loop through its entry" },
+    { CHOOK_EBRANCHIN, "), inside the bytes +", "jump from elsewhere into its first bytes" },
+    { CHOOK_EDECODE, "not an instruction boundary", "inside an instruction" },
+};
+#define NREASONS (sizeof reasons / sizeof reasons[0])
+#define NKINDS (NSTATUS + NREASONS)
+
 struct tally {
     unsigned symbols, hookable, with_padding, endbr, far;
-    unsigned by_status[NSTATUS];
-    char example[NSTATUS][200];
+    unsigned by_kind[NKINDS]; /* [-status], then [NSTATUS + reason] */
+    char example[NKINDS][200];
     int verbose;
 };
+
+/* Where a refusal is counted: its reason when one matches, else its status. */
+static unsigned kind_of(int st, const char *why)
+{
+    for (unsigned r = 0; r < NREASONS; r++)
+        if (reasons[r].status == st && strstr(why, reasons[r].words)) return NSTATUS + r;
+    return st <= 0 && -st < NSTATUS ? (unsigned)-st : (unsigned)-CHOOK_EINTERNAL;
+}
 
 static int probe_one(const chook_symbol *sym, void *data)
 {
@@ -31,12 +56,12 @@ static int probe_one(const chook_symbol *sym, void *data)
     chook_probe_info info;
     t->symbols++;
     if (chook_probe(sym->address, &info) != CHOOK_OK) {
-        t->by_status[-CHOOK_EINTERNAL]++;
+        t->by_kind[-CHOOK_EINTERNAL]++;
         return 0;
     }
     int st = info.status;
-    unsigned idx = st <= 0 && -st < NSTATUS ? (unsigned)-st : (unsigned)-CHOOK_EINTERNAL;
-    t->by_status[idx]++;
+    unsigned idx = kind_of(st, info.reason);
+    t->by_kind[idx]++;
     if (st == CHOOK_OK) {
         t->hookable++;
         t->with_padding += info.padding_used > 0;
@@ -115,12 +140,15 @@ int main(int argc, char **argv)
         printf("%-12s %8u %9u %6.1f%%  padding used: %u, endbr64 kept: %u, absolute jumps: %u\n",
                libs[i], t.symbols, t.hookable,
                t.symbols ? 100.0 * t.hookable / t.symbols : 0.0, t.with_padding, t.endbr, t.far);
-        for (int s = 1; s < NSTATUS; s++) {
-            if (!t.by_status[s]) continue;
-            printf("%35s %-16.16s %5u  e.g. %s\n", "", chook_strerror(-s), t.by_status[s],
-                   t.example[s]);
+        for (unsigned k = 1; k < NKINDS; k++) {
+            if (!t.by_kind[k]) continue;
+            const char *status = chook_strerror(k < NSTATUS ? -(int)k : reasons[k - NSTATUS].status);
+            int code_len = (int)(strchr(status, ':') ? strchr(status, ':') - status : 16);
+            printf("%35s %-16.*s %5u  %s%se.g. %s\n", "", code_len, status, t.by_kind[k],
+                   k < NSTATUS ? "" : reasons[k - NSTATUS].label, k < NSTATUS ? "" : "; ",
+                   t.example[k]);
         }
-        internal += (int)t.by_status[-CHOOK_EINTERNAL];
+        internal += (int)t.by_kind[-CHOOK_EINTERNAL];
     }
     printf("internal errors: %d\n", internal);
     return internal ? 1 : 0;

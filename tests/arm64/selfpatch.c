@@ -5,10 +5,11 @@
  *
  *   1. A 4-byte `b` written over a function through /proc/self/mem redirects it;
  *      writing the old word back restores it.
- *   2. Three functions whose first four instructions are PC-relative (literal
- *      load, cbz, adr; tbz, bl; a b.lt loop inside the patch) get a 16-byte far
- *      patch to a replacement that calls the trampoline, placed more than 4 GiB
- *      away so that every absolute form runs.
+ *   2. Four functions whose first four instructions are PC-relative (literal
+ *      load, cbz, adr; tbz, bl; a b.lt loop inside the patch) or set x16 (a
+ *      large-frame prologue) get a 16-byte far patch to a replacement that
+ *      calls the trampoline, placed more than 4 GiB away so that every absolute
+ *      form runs.
  * Exit status: the number of failed checks.
  */
 #include <fcntl.h>
@@ -83,6 +84,21 @@ __asm__(
     "    ret\n"
     ".size f3, .-f3\n"
 
+    /* f4(x) = x + 32, with GCC's large-frame prologue idiom: x16 set by the
+     * patched instructions and read after them */
+    ".p2align 4\n"
+    ".globl f4\n"
+    ".type f4, %function\n"
+    "f4:\n"
+    "    mov x16, #32\n"
+    "    sub sp, sp, x16\n"
+    "    str x0, [sp]\n"
+    "    ldr x0, [sp]\n"
+    "    add x0, x0, x16\n"
+    "    add sp, sp, x16\n"
+    "    ret\n"
+    ".size f4, .-f4\n"
+
     ".data\n"
     ".p2align 3\n"
     "f2_data: .quad 100\n"
@@ -92,6 +108,7 @@ long near_target(void);
 long f1(long);
 long f2(long);
 long f3(long);
+long f4(long);
 
 static int failures;
 
@@ -128,10 +145,12 @@ static int write_code(uintptr_t at, const void *bytes, size_t n)
     return 0;
 }
 
-static long (*volatile orig1)(long), (*volatile orig2)(long), (*volatile orig3)(long);
+static long (*volatile orig1)(long), (*volatile orig2)(long), (*volatile orig3)(long),
+    (*volatile orig4)(long);
 static long repl1(long x) { return orig1(x) + 1000000; }
 static long repl2(long x) { return orig2(x) + 1000000; }
 static long repl3(long x) { return orig3(x) + 1000000; }
+static long repl4(long x) { return orig4(x) + 1000000; }
 static long near_repl(void) { return 2; }
 
 static uint8_t *tramp_area;
@@ -166,9 +185,10 @@ static int hook_far(const char *name, uintptr_t fn, uintptr_t repl, long (*volat
 int main(void)
 {
     long (*volatile nt)(void) = near_target;
-    long (*volatile g1)(long) = f1, (*volatile g2)(long) = f2, (*volatile g3)(long) = f3;
+    long (*volatile g1)(long) = f1, (*volatile g2)(long) = f2, (*volatile g3)(long) = f3,
+        (*volatile g4)(long) = f4;
     uint8_t b[4], old[4];
-    long w1[2], w2[2], w3[2];
+    long w1[2], w2[2], w3[2], w4[2];
     static const long args[2] = { 5, 0 }, args2[2] = { 3, 4 };
 
     mem_fd = open("/proc/self/mem", O_RDWR);
@@ -194,18 +214,22 @@ int main(void)
         w1[i] = g1(args[i]);
         w2[i] = g2(args2[i]);
         w3[i] = g3(args[i]);
+        w4[i] = g4(args[i]);
     }
     CHECK(w1[0] == 2005 && w1[1] == 7, "f1 before: %ld %ld", w1[0], w1[1]);
     CHECK(w2[0] == 109 && w2[1] == 104, "f2 before: %ld %ld", w2[0], w2[1]);
     CHECK(w3[0] == 5 && w3[1] == 1, "f3 before: %ld %ld", w3[0], w3[1]);
+    CHECK(w4[0] == 37 && w4[1] == 32, "f4 before: %ld %ld", w4[0], w4[1]);
     hook_far("f1", (uintptr_t)f1, (uintptr_t)repl1, &orig1);
     hook_far("f2", (uintptr_t)f2, (uintptr_t)repl2, &orig2);
     hook_far("f3", (uintptr_t)f3, (uintptr_t)repl3, &orig3);
+    hook_far("f4", (uintptr_t)f4, (uintptr_t)repl4, &orig4);
     for (int i = 0; i < 2; i++) {
-        long r1 = g1(args[i]), r2 = g2(args2[i]), r3 = g3(args[i]);
+        long r1 = g1(args[i]), r2 = g2(args2[i]), r3 = g3(args[i]), r4 = g4(args[i]);
         CHECK(r1 == w1[i] + 1000000, "f1(%ld) hooked: %ld (ldr literal, cbz, adr relocated)", args[i], r1);
         CHECK(r2 == w2[i] + 1000000, "f2(%ld) hooked: %ld (tbz, bl relocated)", args2[i], r2);
         CHECK(r3 == w3[i] + 1000000, "f3(%ld) hooked: %ld (b.lt loop in the trampoline)", args[i], r3);
+        CHECK(r4 == w4[i] + 1000000, "f4(%ld) hooked: %ld (x16 set in the patch survives)", args[i], r4);
     }
     printf("%d failure(s)\n", failures);
     return failures;

@@ -49,7 +49,7 @@ int main(void)
     CHECK(cut_compress(2048) == Z_OK);
 
     {
-        CHOOK_MOCK_RETURNS(getppid, CHOOK_RETURN(1), CHOOK_FAIL(-1, EPERM));
+        CHOOK_MOCK_RETURNS(getppid, CHOOK_MOCK_RETURN(1), CHOOK_MOCK_FAIL(-1, EPERM));
         CHECK(getppid() == 1);
         errno = 0;
         CHECK(getppid() == -1 && errno == EPERM);

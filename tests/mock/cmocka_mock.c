@@ -44,7 +44,7 @@ static void static_helper_answers_from_the_queue(void **state)
 /* setup/teardown: the mock lives in the test's state. */
 static int setup_write_enospc(void **state)
 {
-    static const chook_mock_step fail = CHOOK_FAIL_ALWAYS(-1, ENOSPC);
+    static const chook_mock_step fail = CHOOK_MOCK_FAIL_ALWAYS(-1, ENOSPC);
     chook_mock_opts opts = { .flags = CHOOK_MOCK_THIS_THREAD };
     chook_mock *m;
     if (chook_mock_returns((void *)write, &fail, 1, &opts, &m) != CHOOK_OK) return -1;

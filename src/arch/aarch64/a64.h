@@ -91,6 +91,12 @@ int chook__a64_is_padding(const chook__a64_insn *in);
 /* 1 for a bti landing pad (bti, bti c, bti j, bti jc). */
 int chook__a64_is_bti(uint32_t w);
 
+/* The general-purpose registers (bit n: xn) the instruction may write, over-
+ * approximated cheaply: the rd/rt field (bits 4:0) of every instruction, rt2 of
+ * load/store pairs, rn of pre/post-indexed loads and stores (writeback). Used to
+ * keep the relocator's scratch registers off values the patched code sets. */
+uint32_t chook__a64_written_regs(const chook__a64_insn *in);
+
 /* A direct branch (b, bl, b.cond, cbz/cbnz, tbz/tbnz): 1 and its target. */
 int chook__a64_direct_target(const chook__a64_insn *in, uintptr_t *target);
 

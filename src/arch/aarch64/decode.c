@@ -172,6 +172,17 @@ int chook__a64_is_bti(uint32_t w)
     return (w & 0xffffff3fu) == 0xd503241fu;           /* hint #32/#34/#36/#38 */
 }
 
+uint32_t chook__a64_written_regs(const chook__a64_insn *in)
+{
+    uint32_t w = in->word, regs = 1u << (w & 31);
+    if ((w & 0x3b200400u) == 0x38000400u ||            /* 111 V 00 .. 0 imm9 x1: pre/post-indexed */
+        (w & 0x3a800000u) == 0x28800000u)              /* pair 101 V 0x1: pre/post-indexed */
+        regs |= 1u << ((w >> 5) & 31);                 /* rn: writeback */
+    if ((w & 0x38000000u) == 0x28000000u)              /* pairs: 101 V idx L imm7 rt2 rn rt */
+        regs |= 1u << ((w >> 10) & 31);                /* rt2 */
+    return regs;
+}
+
 int chook__a64_direct_target(const chook__a64_insn *in, uintptr_t *target)
 {
     switch (in->kind) {

@@ -19,7 +19,11 @@
  * Every other instruction (paciasp included) is copied as it is.
  * A branch whose target lies in the patched instructions (or on the kept bti) goes
  * to the matching copy in the trampoline instead, always in the short form.
- * x16/x17 are dead at a function entry (target.h), where every patch is.
+ * x16/x17 are dead at a function entry (target.h), where every patch is, but the
+ * patched instructions themselves may set them (GCC's prologue of a large frame:
+ * mov x16, #size; sub sp, sp, x16). Absolute jumps then go through x17 instead of
+ * x16, literal addresses through x16 instead of x17; when the patched code may
+ * write both and a form needs one, the relocation is refused.
  *
  * Two passes: the first lays out each copy (its size depends only on whether T is
  * within reach of the copy's own address, so the layout is exact), the second
@@ -37,8 +41,13 @@ typedef struct reloc {
     uintptr_t lo;       /* pc + skip: first patched byte */
     uintptr_t insn_end; /* end of the last patched instruction */
     chook_arch_tramp *out;
+    unsigned jreg;      /* scratch of absolute jumps: x16, else x17, else NO_REG */
+    unsigned lreg;      /* scratch of literal addresses: x17, else x16, else NO_REG */
     int bad;            /* an encoder returned CHOOK_A64_BAD */
+    int no_scratch;     /* a form needed a scratch register the code may set */
 } reloc;
+
+#define NO_REG 32u
 
 static void put(reloc *r, uint8_t *p, uint32_t w)
 {
@@ -68,25 +77,46 @@ static size_t emit_abs_value(reloc *r, uint8_t *p, unsigned reg, uint64_t v)
     return 16;
 }
 
+/* A scratch register, or x16 with r->no_scratch set when there is none (the
+ * relocation then fails as a whole). */
+static unsigned scratch(reloc *r, unsigned reg)
+{
+    if (reg != NO_REG) return reg;
+    r->no_scratch = 1;
+    return CHOOK_A64_IP0;
+}
+
+/* The absolute jump: ldr xj, .+8; br xj; .quad dest (16 bytes). */
+static size_t emit_abs_jump(reloc *r, uint8_t *p, uintptr_t dest)
+{
+    unsigned j = scratch(r, r->jreg);
+    put(r, p, chook__a64_enc_ldr_lit_x(j, 8));                 /* ldr xj, .+8    */
+    put(r, p + 4, chook__a64_enc_br(j, 0));                    /* br xj          */
+    chook__a64_put64(p + 8, (uint64_t)dest);                   /* .quad dest     */
+    return 16;
+}
+
 /* b to dest from at: the short form when it reaches (always for internal
- * targets), else the absolute form through x16. */
+ * targets), else the absolute form. */
 static size_t emit_b(reloc *r, uint8_t *p, uintptr_t at, uintptr_t dest)
 {
     if (chook__a64_fits(at, dest, 26, 4)) {
         put(r, p, chook__a64_enc_b(at, dest, 0));              /* b dest         */
         return 4;
     }
-    return chook_arch_write_jump(p, at, dest, CHOOK_ARCH_JUMP_FAR); /* ldr x16, .+8; br x16; .quad */
+    return emit_abs_jump(r, p, dest);
 }
 
 static size_t emit_bl(reloc *r, uint8_t *p, uintptr_t at, uintptr_t dest)
 {
+    unsigned j;
     if (chook__a64_fits(at, dest, 26, 4)) {
         put(r, p, chook__a64_enc_b(at, dest, 1));              /* bl dest        */
         return 4;
     }
-    put(r, p, chook__a64_enc_ldr_lit_x(CHOOK_A64_IP0, 12));    /* ldr x16, .+12  */
-    put(r, p + 4, chook__a64_enc_br(CHOOK_A64_IP0, 1));        /* blr x16        */
+    j = scratch(r, r->jreg);
+    put(r, p, chook__a64_enc_ldr_lit_x(j, 12));                /* ldr xj, .+12   */
+    put(r, p + 4, chook__a64_enc_br(j, 1));                    /* blr xj         */
     put(r, p + 8, B_PC12);                                     /* b .+12         */
     chook__a64_put64(p + 12, (uint64_t)dest);                  /* .quad dest     */
     return 20;
@@ -103,7 +133,7 @@ static size_t emit_cond(reloc *r, uint8_t *p, uintptr_t at, const chook__a64_ins
     if (in->kind == CHOOK_A64_BCOND && (in->word & 15) >= 14)  /* b.al / b.nv */
         return emit_b(r, p, at, dest);
     put(r, p, chook__a64_enc_rebranch(in, at, at + 20, 1));    /* b.!cond/cbnz/tbnz .+20 */
-    return 4 + chook_arch_write_jump(p + 4, at + 4, dest, CHOOK_ARCH_JUMP_FAR); /* ldr x16, .+8; br x16; .quad */
+    return 4 + emit_abs_jump(r, p + 4, dest);                  /* ldr xj, .+8; br xj; .quad */
 }
 
 static size_t emit_lit(reloc *r, uint8_t *p, uintptr_t at, const chook__a64_insn *in)
@@ -114,9 +144,9 @@ static size_t emit_lit(reloc *r, uint8_t *p, uintptr_t at, const chook__a64_insn
         return 4;
     }
     /* A general-purpose destination holds the address itself; a vector one, a
-     * prefetch or xzr needs x17. */
+     * prefetch or xzr needs a scratch register. */
     reg = (in->lit == CHOOK_A64_LIT_W || in->lit == CHOOK_A64_LIT_X ||
-           in->lit == CHOOK_A64_LIT_SW) && in->rt != 31 ? in->rt : CHOOK_A64_IP1;
+           in->lit == CHOOK_A64_LIT_SW) && in->rt != 31 ? in->rt : scratch(r, r->lreg);
     emit_abs_value(r, p, reg, (uint64_t)in->target);           /* xreg <- T      */
     put(r, p + 16, chook__a64_enc_load_base(in, reg));         /* ldr t, [xreg]  */
     return 20;
@@ -192,6 +222,7 @@ int chook_arch_relocate(const chook_arch_code *code, const chook_arch_plan *plan
     chook__a64_insn ins[CHOOK_ARCH_MAX_INSNS];
     reloc r;
     size_t off = 0;
+    uint32_t written = 0;
 
     if (!code || !code->bytes || !plan || !out || (code->pc & 3) || (tramp_pc & 3))
         return chook__a64_err(CHOOK_EINVAL, err, errlen, "invalid relocation request");
@@ -202,10 +233,15 @@ int chook_arch_relocate(const chook_arch_code *code, const chook_arch_plan *plan
         return chook__a64_err(CHOOK_EUNRELOC, err, errlen,
                               "the relocated code could exceed %d bytes", CHOOK_ARCH_MAX_TRAMP);
 
+    for (unsigned i = 0; i < plan->n_insns; i++) written |= chook__a64_written_regs(&ins[i]);
     r = (reloc){ .code = code, .plan = plan, .tramp_pc = tramp_pc,
                  .lo = code->pc + plan->skip,
                  .insn_end = code->pc + plan->skip + plan->insn_off[plan->n_insns],
-                 .out = out };
+                 .out = out,
+                 .jreg = !(written & 1u << CHOOK_A64_IP0) ? CHOOK_A64_IP0
+                       : !(written & 1u << CHOOK_A64_IP1) ? CHOOK_A64_IP1 : NO_REG,
+                 .lreg = !(written & 1u << CHOOK_A64_IP1) ? CHOOK_A64_IP1
+                       : !(written & 1u << CHOOK_A64_IP0) ? CHOOK_A64_IP0 : NO_REG };
     for (int pass = 0; pass < 2; pass++) {
         off = 0;
         r.bad = 0;
@@ -218,6 +254,10 @@ int chook_arch_relocate(const chook_arch_code *code, const chook_arch_plan *plan
     if (!plan->ends_function)
         off += emit_b(&r, out->bytes + off, tramp_pc + off,
                       code->pc + plan->skip + plan->patch_len);
+    if (r.no_scratch)
+        return chook__a64_err(CHOOK_EUNRELOC, err, errlen,
+                              "the patched instructions may set both x16 and x17, and "
+                              "their relocation needs one of them as a scratch register");
     if (r.bad)
         return chook__a64_err(CHOOK_EINTERNAL, err, errlen,
                               "the relocator emitted an instruction out of its range");

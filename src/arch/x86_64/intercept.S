@@ -167,6 +167,54 @@
         .cfi_restore_state
         .endm
 
+/* Builds the frame (see the top of this file) and saves every register the
+ * caller may expect back: chook_arch_iregs. r11 holds the context (or the
+ * keep record, whose dest is at the same offset as a context's original). */
+        .macro ENTER_FRAME
+        pushq   %rbp                    /* 55               push rbp                 */
+        .cfi_def_cfa_offset 16
+        .cfi_offset %rbp, -16
+        /* rbp is saved: a scratch register until it becomes the frame's top.
+         * Everything written below rsp here is within the red zone, which no
+         * signal frame touches. */
+        movq    CTX_ORIGINAL(%r11), %rbp
+        movq    %rbp, ICPT_JUMP_SLOT + 8(%rsp)  /* R - 24: where a jump goes */
+        leaq    -16(%rsp), %rbp
+        andq    $-16, %rbp              /* rbp = (R - 24) & -16 */
+        movq    %rsp, F(IF_ENTRY)       /* entry = R - 8 */
+        /* DW_CFA_def_cfa_expression: CFA = *(rbp - 8) + 16 (the frame's entry
+         * field; rbp stays saved at CFA - 16, the return address at CFA - 8). */
+        .cfi_escape 0x0f, 0x05, 0x76, 0x78, 0x06, 0x23, 0x10
+        leaq    -IF_SIZE(%rbp), %rsp
+
+        /* Save the registers: chook_arch_iregs. */
+        movq    %rdi, F(IF_GP + 0)
+        movq    %rsi, F(IF_GP + 8)
+        movq    %rdx, F(IF_GP + 16)
+        movq    %rcx, F(IF_GP + 24)
+        movq    %r8,  F(IF_GP + 32)
+        movq    %r9,  F(IF_GP + 40)
+        movq    %rax, F(IF_EXTRA)
+        movq    %r11, F(IF_CTX)
+        movq    %r10, F(IF_KEEP)
+        movaps  %xmm0, F(IF_FP + 0)
+        movaps  %xmm1, F(IF_FP + 16)
+        movaps  %xmm2, F(IF_FP + 32)
+        movaps  %xmm3, F(IF_FP + 48)
+        movaps  %xmm4, F(IF_FP + 64)
+        movaps  %xmm5, F(IF_FP + 80)
+        movaps  %xmm6, F(IF_FP + 96)
+        movaps  %xmm7, F(IF_FP + 112)
+        movaps  %xmm8, F(IF_KEEP_FP + 0)
+        movaps  %xmm9, F(IF_KEEP_FP + 16)
+        movaps  %xmm10, F(IF_KEEP_FP + 32)
+        movaps  %xmm11, F(IF_KEEP_FP + 48)
+        movaps  %xmm12, F(IF_KEEP_FP + 64)
+        movaps  %xmm13, F(IF_KEEP_FP + 80)
+        movaps  %xmm14, F(IF_KEEP_FP + 96)
+        movaps  %xmm15, F(IF_KEEP_FP + 112)
+        .endm
+
 /* Closes the thread's window (rdx: its record): only the outermost close
  * advances the window generation. */
         .macro CLOSE_WINDOW
@@ -221,48 +269,7 @@
 chook_arch_icpt_dispatch:
         .cfi_startproc
         endbr64                         /* f3 0f 1e fa      endbr64 (entered by an indirect jump) */
-        pushq   %rbp                    /* 55               push rbp                 */
-        .cfi_def_cfa_offset 16
-        .cfi_offset %rbp, -16
-        /* rbp is saved: a scratch register until it becomes the frame's top.
-         * Everything written below rsp here is within the red zone, which no
-         * signal frame touches. */
-        movq    CTX_ORIGINAL(%r11), %rbp
-        movq    %rbp, ICPT_JUMP_SLOT + 8(%rsp)  /* R - 24: where a jump goes */
-        leaq    -16(%rsp), %rbp
-        andq    $-16, %rbp              /* rbp = (R - 24) & -16 */
-        movq    %rsp, F(IF_ENTRY)       /* entry = R - 8 */
-        /* DW_CFA_def_cfa_expression: CFA = *(rbp - 8) + 16 (the frame's entry
-         * field; rbp stays saved at CFA - 16, the return address at CFA - 8). */
-        .cfi_escape 0x0f, 0x05, 0x76, 0x78, 0x06, 0x23, 0x10
-        leaq    -IF_SIZE(%rbp), %rsp
-
-        /* Save the registers: chook_arch_iregs. */
-        movq    %rdi, F(IF_GP + 0)
-        movq    %rsi, F(IF_GP + 8)
-        movq    %rdx, F(IF_GP + 16)
-        movq    %rcx, F(IF_GP + 24)
-        movq    %r8,  F(IF_GP + 32)
-        movq    %r9,  F(IF_GP + 40)
-        movq    %rax, F(IF_EXTRA)
-        movq    %r11, F(IF_CTX)
-        movq    %r10, F(IF_KEEP)
-        movaps  %xmm0, F(IF_FP + 0)
-        movaps  %xmm1, F(IF_FP + 16)
-        movaps  %xmm2, F(IF_FP + 32)
-        movaps  %xmm3, F(IF_FP + 48)
-        movaps  %xmm4, F(IF_FP + 64)
-        movaps  %xmm5, F(IF_FP + 80)
-        movaps  %xmm6, F(IF_FP + 96)
-        movaps  %xmm7, F(IF_FP + 112)
-        movaps  %xmm8, F(IF_KEEP_FP + 0)
-        movaps  %xmm9, F(IF_KEEP_FP + 16)
-        movaps  %xmm10, F(IF_KEEP_FP + 32)
-        movaps  %xmm11, F(IF_KEEP_FP + 48)
-        movaps  %xmm12, F(IF_KEEP_FP + 64)
-        movaps  %xmm13, F(IF_KEEP_FP + 80)
-        movaps  %xmm14, F(IF_KEEP_FP + 96)
-        movaps  %xmm15, F(IF_KEEP_FP + 112)
+        ENTER_FRAME
         /* Per-listener slots right below the frame, as many as the context
          * says (16 bytes each); the C side finds them from slot_bytes. */
         movq    CTX_SLOT_BYTES(%r11), %rax
@@ -438,6 +445,48 @@ chook_arch_icpt_dispatch:
         .hidden chook__icpt_record
         .hidden chook__icpt_window
         .hidden chook__icpt_windows
+
+/*
+ * void chook_arch_keep_dispatch(void) — the register-keeping replacement thunk
+ * (CHOOK_KEEP_REGS). Entered by a jump from a thunk like a listener's, with a
+ * struct chook__keep in r11: builds the same frame, calls keep->dest with the
+ * caller's arguments and stack arguments (its whole frame, as for listeners),
+ * and returns what dest returned in rax, rdx, xmm0 and xmm1 with every other
+ * register as the caller left it.
+ */
+        .globl  chook_arch_keep_dispatch
+        .hidden chook_arch_keep_dispatch
+        .type   chook_arch_keep_dispatch, @function
+        .p2align 4
+chook_arch_keep_dispatch:
+        .cfi_startproc
+        endbr64                         /* f3 0f 1e fa      endbr64 (entered by an indirect jump) */
+        ENTER_FRAME
+        CALLER_WINDOW
+        CALL_ORIGINAL
+        /* Return registers the target does not return in (keep->ret_keep,
+         * from the CHOOK_KEEP_RET_* flags) go back as the caller left them. */
+        movq    F(IF_CTX), %r11
+        movl    KEEP_RET(%r11), %eax
+        testl   $1, %eax
+        jz      1f
+        movq    F(IF_EXTRA), %rcx
+        movq    %rcx, F(IF_RET)
+1:      testl   $2, %eax
+        jz      2f
+        movq    F(IF_GP + 16), %rcx
+        movq    %rcx, F(IF_RET + 8)
+2:      testl   $4, %eax
+        jz      3f
+        movaps  F(IF_FP + 0), %xmm8
+        movaps  %xmm8, F(IF_FRET)
+3:      testl   $8, %eax
+        jz      4f
+        movaps  F(IF_FP + 16), %xmm8
+        movaps  %xmm8, F(IF_FRET + 16)
+4:      RETURN_TO_CALLER
+        .cfi_endproc
+        .size   chook_arch_keep_dispatch, .-chook_arch_keep_dispatch
 
         .section .rodata
         .p2align 4

@@ -26,6 +26,8 @@ _Static_assert(sizeof(struct chook__iframe) == IF_SIZE, "IF_SIZE");
 _Static_assert(CHOOK__ICPT_STACK_CALLER == STACK_CALLER, "STACK_CALLER");
 _Static_assert(CHOOK__ICPT_WINDOWS == WINDOWS_MASK + 1, "WINDOWS_MASK");
 _Static_assert(CHOOK_ARCH_ICPT_R11_SAVE == ICPT_R11_SAVE, "ICPT_R11_SAVE");
+_Static_assert(offsetof(struct chook__keep, dest) == CTX_ORIGINAL, "keep->dest");
+_Static_assert(offsetof(struct chook__keep, ret_keep) == KEEP_RET, "keep->ret_keep");
 _Static_assert(IF_SIZE % 16 == 0 && IF_FP % 16 == 0 && IF_FRET % 16 == 0, "movaps alignment");
 _Static_assert(offsetof(struct chook__ictx, slot_bytes) == CTX_SLOT_BYTES, "CTX_SLOT_BYTES");
 _Static_assert(offsetof(struct chook__ictx, original) == CTX_ORIGINAL, "CTX_ORIGINAL");

@@ -44,6 +44,7 @@
  * (return address << 16) | bytes / 16, indexed by (ra ^ ra >> 12) & mask. */
 #define WINDOWS_MASK 1023
 
+#define KEEP_RET 0         /* struct chook__keep: ret_keep (32 bits) */
 #define CTX_SLOT_BYTES 0   /* offsetof(struct chook__ictx, slot_bytes) */
 #define CTX_CHAIN 8        /* offsetof(struct chook__ictx, chain) */
 #define CTX_ORIGINAL 16    /* offsetof(struct chook__ictx, original) */

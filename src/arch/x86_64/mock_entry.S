@@ -9,14 +9,17 @@
  * the function has not started (signal frames are placed below it).
  *
  * Steps:
- *   1. pop the closure from the ring (read the entry, then give up its place:
- *      a signal handler running closures in between pushes and pops above it);
+ *   1. peek at the closure on top of the ring (a signal handler running
+ *      closures from here on pushes and pops above it, leaving it in place);
  *   2. mock = closure->data;
- *   3. a mock of one thread: other threads jump to closure->original, which
- *      chook_replace() wrote before the target was patched;
+ *   3. a mock of one thread: other threads pop the closure and jump to
+ *      closure->original, which chook_replace() wrote before the target was
+ *      patched;
  *   4. count the call (locked for a mock of every thread; the owner thread is
  *      the only writer of a one-thread mock's count);
- *   5. chook__mock_cur = mock (chook_mock_current()), jump to the replacement.
+ *   5. pop the closure, unless the mock has CHOOK_MOCK_CLOSURE: then the
+ *      replacement pops it itself with chook_current(), first thing;
+ *   6. chook__mock_cur = mock (chook_mock_current()), jump to the replacement.
  *
  * void chook__mock_seq_entry(void) — the replacement of every sequence mock,
  * entered the same way. Only r11 (and, when it answers, what a function may
@@ -53,25 +56,31 @@ chook__mock_entry:
         andl    $TLS_RING_MASK, %r10d
         addq    %r11, %r10
         movq    %fs:TLS_OFF_RING(%r10), %r10            /*    r10 = closure */
-        subq    $8, %fs:TLS_OFF_RING_POS(%r11)          /*    one instruction: popped */
-        movq    CLOSURE_OFF_DATA(%r10), %r11            /* 2. r11 = mock */
-        cmpq    $0, MOCK_OFF_THREAD(%r11)
-        jne     .Lone_thread
-        lock incq MOCK_OFF_CALLS(%r11)                  /* 4. every thread: atomic */
+        movq    %r10, -16(%rsp)
+        movq    CLOSURE_OFF_DATA(%r10), %r10            /* 2. r10 = mock */
+        movq    MOCK_OFF_THREAD(%r10), %r11
+        testq   %r11, %r11
+        jnz     .Lone_thread
+        lock incq MOCK_OFF_CALLS(%r10)                  /* 4. every thread: atomic */
 .Lrun:
-        movq    chook__mock_cur@gottpoff(%rip), %r10    /* 5. chook_mock_current() */
-        movq    %r11, %fs:(%r10)
-        movq    MOCK_OFF_REPLACEMENT(%r11), %r11
+        testl   $MOCK_FLAG_CLOSURE, MOCK_OFF_FLAGS(%r10)
+        jnz     .Lkeep
+        movq    chook__tls@gottpoff(%rip), %r11         /* 5. pop: one instruction */
+        subq    $8, %fs:TLS_OFF_RING_POS(%r11)
+.Lkeep:
+        movq    chook__mock_cur@gottpoff(%rip), %r11    /* 6. chook_mock_current() */
+        movq    %r10, %fs:(%r11)
+        movq    MOCK_OFF_REPLACEMENT(%r10), %r11
         movq    -8(%rsp), %r10
         jmp     *%r11
 .Lone_thread:                                           /* 3. */
-        movq    %r10, -16(%rsp)                         /*    closure */
-        movq    %fs:0, %r10                             /*    this thread */
-        cmpq    %r10, MOCK_OFF_THREAD(%r11)
+        cmpq    %fs:0, %r11
         jne     .Lpass
-        incq    MOCK_OFF_CALLS(%r11)                    /* 4. owner only: plain */
+        incq    MOCK_OFF_CALLS(%r10)                    /* 4. owner only: plain */
         jmp     .Lrun
 .Lpass:
+        movq    chook__tls@gottpoff(%rip), %r11         /*    pop */
+        subq    $8, %fs:TLS_OFF_RING_POS(%r11)
         movq    -16(%rsp), %r11
         movq    CLOSURE_OFF_ORIGINAL(%r11), %r11
         movq    -8(%rsp), %r10

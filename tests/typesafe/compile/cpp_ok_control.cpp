@@ -1,0 +1,5 @@
+#include <chook.hpp>
+static int target(const char *s) { return s != nullptr; }
+static int repl(const char *s) { return s != nullptr; }
+static int (*orig)(const char *);
+int use() { return chook::install(target, repl, &orig) + chook::uninstall(target); }
