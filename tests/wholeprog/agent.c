@@ -396,7 +396,7 @@ static struct func *func_at(void *addr)
 static int pattern_select(chook_pattern_match *m, void *arg)
 {
     (void)arg;
-    struct func *f = func_at(m->symbol.address);
+    struct func *f = func_at(m->symbol->address);
     if (!f || f->status == 1 || f->status == 3) return 0;
     f->status = 3; /* taken: its aliases are not offered again */
     m->data = (void *)(uintptr_t)(f - funcs);
@@ -406,7 +406,7 @@ static int pattern_select(chook_pattern_match *m, void *arg)
 static int pattern_report(chook_pattern_match *m, void *arg)
 {
     (void)arg;
-    struct func *f = func_at(m->symbol.address);
+    struct func *f = func_at(m->symbol->address);
     if (!f) return 0;
     f->status = m->status;
     if (m->status != CHOOK_OK) f->message = strdup(m->reason);
