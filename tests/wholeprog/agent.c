@@ -21,6 +21,9 @@
  *   CHOOK_WP_EXE      when set and not empty, only a process whose executable has
  *                     this file name attaches (the others run unobserved).
  *   CHOOK_WP_TRACE    1: name each function on stderr before attaching it.
+ *   CHOOK_WP_API      "pattern": attach with one chook_attach_pattern() call (one
+ *                     transaction, aliases and cold parts left out by chook)
+ *                     instead of one chook_attach() per function.
  *
  * Accounting. Every thread keeps its own counters (enters, leaves per
  * function) and a shadow stack of the calls it entered, each tagged with the
@@ -98,6 +101,8 @@ static const char *module_name;
 static char out_prefix[512];
 static uint64_t attach_ns;
 static int attach_pid; /* a forked child inherits the attachments: it spent no time */
+static int pattern_status = 1;  /* of chook_attach_pattern(); 1: not used */
+static size_t pattern_attached; /* its count of attached listeners */
 static int active;
 
 static __thread struct thread_rec *my_rec __attribute__((tls_model("initial-exec")));
@@ -296,6 +301,8 @@ __attribute__((destructor)) static void report(void)
     int forked = attach_pid != (int)getpid();
     put(o, "forked %d\nattach_ms %.1f\nthreads %u\nlost_threads %llu\n", forked,
         forked ? 0.0 : (double)attach_ns / 1e6, nr, (unsigned long long)lost_threads);
+    if (pattern_status != 1)
+        put(o, "pattern_status %d\npattern_attached %zu\n", pattern_status, pattern_attached);
     put(o, "enters %llu\nleaves %llu\nabandoned %llu\nopen %llu\nmismatch %llu\noverflow %llu\n",
         (unsigned long long)enters, (unsigned long long)leaves, (unsigned long long)abandoned,
         (unsigned long long)opened, (unsigned long long)mismatch, (unsigned long long)overflow);
@@ -373,6 +380,39 @@ static void mark_stale(void)
         if (recs[t] && recs[t] != my_rec) recs[t]->stale = 1;
 }
 
+static struct func *func_at(void *addr)
+{
+    size_t lo = 0, hi = n_funcs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (funcs[mid].addr == addr) return &funcs[mid];
+        if ((uintptr_t)funcs[mid].addr < (uintptr_t)addr) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
+}
+
+/* chook_attach_pattern(): attach what the agent selected, each with its index. */
+static int pattern_select(chook_pattern_match *m, void *arg)
+{
+    (void)arg;
+    struct func *f = func_at(m->symbol->address);
+    if (!f || f->status == 1 || f->status == 3) return 0;
+    f->status = 3; /* taken: its aliases are not offered again */
+    m->data = (void *)(uintptr_t)(f - funcs);
+    return 1;
+}
+
+static int pattern_report(chook_pattern_match *m, void *arg)
+{
+    (void)arg;
+    struct func *f = func_at(m->symbol->address);
+    if (!f) return 0;
+    f->status = m->status;
+    if (m->status != CHOOK_OK) f->message = strdup(m->reason);
+    return 0;
+}
+
 __attribute__((constructor)) static void agent_init(void)
 {
     const char *module = getenv("CHOOK_WP_MODULE");
@@ -423,7 +463,22 @@ __attribute__((constructor)) static void agent_init(void)
     /* CHOOK_WP_TRACE=1 names each function on stderr before attaching it, to find
      * the one whose attach breaks the process. */
     const char *trace = getenv("CHOOK_WP_TRACE");
+    const char *api = getenv("CHOOK_WP_API");
     uint64_t t0 = now_ns();
+    if (api && strcmp(api, "pattern") == 0) {
+        int st = chook_attach_pattern(pattern, module[0] ? CHOOK_EACH_EXPORTED : 0, on_enter,
+                                      on_leave, NULL, NULL, pattern_select, pattern_report,
+                                      NULL, &pattern_attached);
+        pattern_status = st;
+        for (size_t f = 0; f < n_funcs; f++) {
+            if (funcs[f].status == 3) funcs[f].status = st != CHOOK_OK ? st : CHOOK_ENOTHOOKED;
+            if (funcs[f].status != CHOOK_OK && funcs[f].status != 1 && !funcs[f].message)
+                funcs[f].message = strdup(st != CHOOK_OK ? chook_last_error() : "not reported");
+        }
+        attach_ns = now_ns() - t0;
+        attach_pid = (int)getpid();
+        return;
+    }
     for (size_t f = 0; f < n_funcs; f++) {
         if (funcs[f].status == 1) continue;
         if (trace && trace[0] == '1') {
