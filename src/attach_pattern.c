@@ -9,6 +9,7 @@
 
 #include "internal.h"
 #include "symbols.h"
+#include "intercept.h"
 
 struct matches {
     chook_pattern_match *v;
@@ -111,6 +112,13 @@ static int attach_pattern(const char *pattern, unsigned flags, chook_enter_fn on
         chook_probe(x->symbol->address, &info);
         if (info.status != CHOOK_OK) {
             set_reason(x, info.status, info.reason);
+            continue;
+        }
+        /* A function that returns twice or reads its own return address takes no
+         * on_leave: reported like an unhookable one, the others are attached. */
+        if (on_leave && chook__icpt_check_leave(x->symbol->address, "an on_leave listener") !=
+                            CHOOK_OK) {
+            set_reason(x, CHOOK_ENOLEAVE, chook_last_error());
             continue;
         }
         st = chook_attach_ex(x->symbol->address, on_enter, on_leave, x->data, opts, &x->listener);

@@ -36,3 +36,28 @@ int chook__symbol_extent(uintptr_t addr, uintptr_t *start, size_t *size,
     chook__error_restore(&saved);
     return found;
 }
+
+int chook__symbol_cold_part(uintptr_t addr, char *name, size_t cap)
+{
+    chook__saved_error saved;
+    chook__error_save(&saved);
+    chook__module *m = chook__module_at(addr);
+    int cold = 0;
+    if (m && chook__module_parse(m) == CHOOK_OK) {
+        const chook__symtab *t = &m->tab;
+        long k = chook__symtab_at(t, addr - m->base);
+        if (k >= 0) {
+            const chook__sym *s = &t->syms[t->by_addr[k]];
+            const char *n = t->strings + s->name;
+            if (m->base + s->value == addr) chook__clone_base_len(n, &cold);
+            if (cold && cap) {
+                size_t i = 0;
+                for (; n[i] && i + 1 < cap; i++) name[i] = n[i];
+                name[i] = 0;
+            }
+        }
+    }
+    chook__module_unref(m);
+    chook__error_restore(&saved);
+    return cold;
+}

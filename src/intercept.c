@@ -725,8 +725,12 @@ static int attach_ex(void *target, chook_enter_fn on_enter, chook_leave_fn on_le
     if (!on_enter && !on_leave)
         return chook__fail(CHOOK_EINVAL, "a listener needs on_enter or on_leave");
     if (opts) CHOOK_CHECK(CHOOK__CHECK_SIZE(opts, chook_attach_opts));
-    if (on_leave) CHOOK_CHECK(chook__icpt_check_leave(target, "an on_leave listener (attach one "
-                                                            "without on_leave)"));
+    if (on_leave) CHOOK_CHECK(chook__icpt_check_leave(target, "an on_leave listener"));
+    char cold[96];
+    if (chook__symbol_cold_part((uintptr_t)target, cold, sizeof cold))
+        return chook__fail(CHOOK_ENOTSUP, "target %p is %s, a compiler's cold part of a function: "
+                           "it is entered by a jump, not a call, so it takes no listeners",
+                           target, cold);
     if (opts && opts->stack_bytes > CHOOK__ICPT_MAX_STACK)
         return chook__fail(CHOOK_EINVAL, "stack_bytes %zu is over the limit of %u",
                            opts->stack_bytes, CHOOK__ICPT_MAX_STACK);

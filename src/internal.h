@@ -182,6 +182,9 @@ void chook__slot_free(uintptr_t *slot);
 
 /* The function that contains addr, by the ELF symbol tables: its start, size and
  * the start of the next symbol (0 when unknown). Returns 1 when found. */
+/* 1 when a symbol that starts at addr is a compiler's cold part (foo.cold,
+ * foo.part.0.cold: entered by a jump, not a call); its name goes to name. */
+int chook__symbol_cold_part(uintptr_t addr, char *name, size_t cap);
 int chook__symbol_extent(uintptr_t addr, uintptr_t *start, size_t *size,
                          uintptr_t *next_start);
 
