@@ -632,7 +632,8 @@ typedef struct chook_attach_opts {
  *         attaches or detaches listeners of this target), CHOOK_ETXN (this thread's
  *         open transaction detaches listeners of this target), or
  *         CHOOK_ENOTSUP (the target has 256 listeners already: each costs 16
- *         bytes of stack in every call), or any status of chook_install() for the
+ *         bytes of stack in every call; or the target is a compiler's cold part
+ *         such as foo.cold, entered by a jump, not a call), or any status of chook_install() for the
  *         first listener of a target (the target gets one hook of the core's
  *         chain for all its listeners). On failure nothing is attached.
  *
@@ -1273,7 +1274,11 @@ typedef struct chook_pattern_match {
     int status;                /**< CHOOK_OK when attached; else why not:
                                     CHOOK_EEXIST (an alias of a function matched
                                     before: `reason` names it), CHOOK_ENOTSUP (a
-                                    cold part: entered by a jump, not a call), or
+                                    cold part: entered by a jump, not a call),
+                                    CHOOK_ENOLEAVE (on_leave was given and the
+                                    function returns twice or reads its own return
+                                    address: skipped, the others are attached), a
+                                    chook_probe() refusal (skipped the same way), or
                                     what chook_attach_ex() / the commit answered. */
     char reason[192];          /**< The failure's message; "" when attached. */
     size_t size;               /**< Bytes of this structure chook filled (see

@@ -59,21 +59,12 @@ done
 # bytes, F5 -fipa-ra callers, F7 the unwinder's libc calls (pthread_once,
 # _dl_find_object...) recursing into the dispatcher.
 #
-# F6: a GCC ".cold" part (foo.cold: the unlikely blocks of foo, entered by a
-#     jump from inside foo, not by a call) is reported by chook_symbol_each()
-#     as a function and chook_attach() accepts it; when an exception is thrown
-#     from it, the unwinder meets a dispatcher frame where foo's frame should
-#     be, with the stack misaligned -> SIGSEGV in libgcc_s (exe-cxx, async).
-# F9: chook_attach_pattern() stops at the first function that chook_probe()
-#     accepts but chook_attach_ex() refuses (CHOOK_ENOLEAVE: __fentry__,
-#     setjmp...), commits what came before with CHOOK_OK and reports every
-#     later match as attached (status CHOOK_OK, listener NULL).
+# F6 (a GCC ".cold" part took listeners: CHOOK_ENOTSUP now), F8 (a cached
+# stack window read past the top of a stack) and F9 (chook_attach_pattern()
+# stopped at the first CHOOK_ENOLEAVE: such functions are reported and the
+# others attached now) are fixed too.
 WP_ENOLEAVE="__fentry__,_mcount,_dl_mcount_wrapper,setjmp,_setjmp,__sigsetjmp,vfork,getcontext,swapcontext"
-declare -A WAITING=(
-  [exe-cxx]="*.cold"
-  [libc-forkexec-pattern]=$WP_ENOLEAVE
-  [exe-cxx-pattern]="_start"
-)
+declare -A WAITING=()
 
 # Functions allowed to have calls that never leave.
 # libc: never return (exit, exec, longjmp, abort...) or unwind through a callback.
