@@ -63,7 +63,6 @@ done
 # stack window read past the top of a stack) and F9 (chook_attach_pattern()
 # stopped at the first CHOOK_ENOLEAVE: such functions are reported and the
 # others attached now) are fixed too.
-WP_ENOLEAVE="__fentry__,_mcount,_dl_mcount_wrapper,setjmp,_setjmp,__sigsetjmp,vfork,getcontext,swapcontext"
 declare -A WAITING=()
 
 # Functions allowed to have calls that never leave.
