@@ -198,7 +198,8 @@ CHOOK_API int chook_mock_returns(void *target, const chook_mock_step *steps, siz
  * @param mock  From chook_mock_begin*() or chook_mock_returns(). After CHOOK_OK
  *              it cannot be ended again, but stays readable: chook_mock_calls(),
  *              chook_mock_arg(), chook_mock_original(), chook_mock_data().
- * @return CHOOK_OK; CHOOK_EINVAL (NULL, or already ended); CHOOK_ETXN (the
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, not a handle chook gave out, or already
+ *         ended); CHOOK_ETXN (the
  *         calling thread has a transaction open); any status of chook_remove()
  *         (the mock stays active then).
  *
@@ -219,6 +220,10 @@ CHOOK_API int chook_mock_end(chook_mock *mock);
  *
  * @return The count; 0 for NULL.
  *
+ * Not checked against chook's list of mocks (it runs on the mocked call's own
+ * path): pass only handles chook gave out, as to chook_mock_original(),
+ * chook_mock_data() and chook_mock_target().
+ *
  * Thread safety: any thread; the count is exact (atomic) for mocks of every
  * thread, and written only by the owning thread for CHOOK_MOCK_THIS_THREAD.
  */
@@ -229,7 +234,7 @@ CHOOK_API uint64_t chook_mock_calls(const chook_mock *mock);
  * sequence mock starts its steps over. Use it between test cases to keep one
  * mock for a whole suite (a begin and an end each stop every thread).
  *
- * @return CHOOK_OK; CHOOK_EINVAL (NULL).
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, or not a handle chook gave out).
  *
  * Thread safety: any thread, while no other thread calls the mocked function
  * (a call racing with the reset may be counted before or after it).
@@ -243,7 +248,8 @@ CHOOK_API int chook_mock_reset(chook_mock *mock);
  * @param call   The call's number, from 0 (the first call seen).
  * @param n      The integer-class argument (0 to 5, as chook_arg()).
  * @param value  Receives the argument as passed (must not be NULL).
- * @return CHOOK_OK; CHOOK_EINVAL (NULL, not a sequence mock, n > 5);
+ * @return CHOOK_OK; CHOOK_EINVAL (NULL, not a handle chook gave out, not a
+ *         sequence mock, n > 5);
  *         CHOOK_ENOTHOOKED (no such call recorded: not made yet, or older than
  *         the last opts.capture calls, rounded up to a power of two).
  *

@@ -61,6 +61,7 @@ struct chook_mock {
     chook_mock_step *steps;        /* sequence mocks: a copy */
     uint64_t *step_end;            /* calls answered up to the end of step i */
     size_t nsteps;
+    struct chook_mock *known_next; /* every mock begun (records are never freed) */
 };
 
 _Static_assert(offsetof(struct chook_mock, replacement) == MOCK_OFF_REPLACEMENT, "layout");
@@ -99,7 +100,21 @@ static struct {
     struct mock_slot slot[MOCK_MAX_ACTIVE];
     unsigned used;         /* slots ever used (high-water mark) */
     uint64_t age;
+    struct chook_mock *known; /* every mock begun, newest first */
 } mocks;
+
+/* Whether m is a handle chook_mock_begin*() gave out: checked before any
+ * dereference by the calls that change or read a mock's state, so a garbage
+ * pointer is refused rather than followed. */
+static int mock_known(const struct chook_mock *m)
+{
+    chook__mutex_lock(&mocks.lock);
+    const struct chook_mock *k = mocks.known;
+    while (k && k != m) k = k->known_next;
+    chook__mutex_unlock(&mocks.lock);
+    if (!k) return chook__fail(CHOOK_EINVAL, "%p is not a mock handle", (const void *)m);
+    return CHOOK_OK;
+}
 
 static int slot_take(const void *target, int *index)
 {
@@ -208,7 +223,13 @@ static int mock_install(struct chook_mock *m, void *stub)
         else
             slot_give(m->slot);
     }
-    if (st == CHOOK_OK) __atomic_store_n(&m->active, 1, __ATOMIC_RELEASE);
+    if (st == CHOOK_OK) {
+        __atomic_store_n(&m->active, 1, __ATOMIC_RELEASE);
+        chook__mutex_lock(&mocks.lock);
+        m->known_next = mocks.known;
+        mocks.known = m;
+        chook__mutex_unlock(&mocks.lock);
+    }
     return st;
 }
 
@@ -303,6 +324,7 @@ int chook_mock_returns(void *target, const chook_mock_step *steps, size_t n,
 int chook_mock_end(chook_mock *mock)
 {
     if (!mock) return chook__fail(CHOOK_EINVAL, "mock is NULL");
+    CHOOK_CHECK(mock_known(mock));
     if (!__atomic_load_n(&mock->active, __ATOMIC_ACQUIRE))
         return chook__fail(CHOOK_EINVAL, "the mock of 0x%lx has ended already",
                            (unsigned long)(uintptr_t)mock->target);
@@ -321,6 +343,7 @@ uint64_t chook_mock_calls(const chook_mock *mock)
 int chook_mock_reset(chook_mock *mock)
 {
     if (!mock) return chook__fail(CHOOK_EINVAL, "mock is NULL");
+    CHOOK_CHECK(mock_known(mock));
     __atomic_store_n(&mock->calls, 0, __ATOMIC_RELAXED);
     if (mock->capture)
         for (uint64_t i = 0; i <= mock->capture_mask; i++)
@@ -331,6 +354,7 @@ int chook_mock_reset(chook_mock *mock)
 int chook_mock_arg(const chook_mock *mock, uint64_t call, unsigned n, uintptr_t *value)
 {
     if (!mock || !value) return chook__fail(CHOOK_EINVAL, "mock or value is NULL");
+    CHOOK_CHECK(mock_known(mock));
     if (mock->kind != MOCK_SEQUENCE)
         return chook__fail(CHOOK_EINVAL, "only sequence mocks record arguments");
     if (n >= MOCK_ARGS)

@@ -571,3 +571,19 @@ Test(mock, ending_twice_is_refused)
     cr_assert_eq(chook_mock_end(m), CHOOK_EINVAL);
     cr_assert_eq(price(1), 10);
 }
+
+Test(mock, garbage_handles_are_refused_before_use)
+{
+    /* Unmapped, inside a mapping that is not a mock, and a pointer to data. */
+    static long not_a_mock[32];
+    chook_mock *garbage[] = { (chook_mock *)(uintptr_t)0x10, (chook_mock *)(uintptr_t)0xdead0000,
+                              (chook_mock *)(void *)not_a_mock, (chook_mock *)(void *)&price };
+    uintptr_t v;
+    for (size_t i = 0; i < sizeof garbage / sizeof *garbage; i++) {
+        cr_expect_eq(chook_mock_end(garbage[i]), CHOOK_EINVAL);
+        cr_expect(strstr(chook_last_error(), "not a mock handle"), "%s", chook_last_error());
+        cr_expect_eq(chook_mock_reset(garbage[i]), CHOOK_EINVAL);
+        cr_expect_eq(chook_mock_arg(garbage[i], 0, 0, &v), CHOOK_EINVAL);
+    }
+    cr_expect_eq(price(1), 10);
+}
