@@ -71,7 +71,7 @@ struct chook__iframe {
     uint32_t depth;            /* its index in the thread's in-flight records */
     uint32_t n;                /* listeners of chain this call considers */
     struct chook__ithread *thread; /* the calling thread's record */
-    uint64_t pad;
+    intptr_t tls;              /* fast path: chook__tls from the thread pointer */
     /* Last field, right below the frame's top: the caller's stack pointer at the
      * call minus 8, where the dispatcher saved rbp. The frame is aligned down
      * from there (a caller may call with any stack alignment), so the caller's
@@ -170,13 +170,20 @@ struct chook__ithread {
     } inflight[CHOOK__ICPT_INFLIGHT];
 };
 
-/* intercept_closure.c: the thread state of chook.h (the CHOOK_TYPED replacements
- * reach it through chook_typed_thread()). */
-extern __thread chook__thread_state chook__tls CHOOK_HIDDEN;
+/* The thread-local block of interception (intercept_closure.c): the thread state
+ * of chook.h first (the CHOOK_TYPED replacements reach it through
+ * chook_typed_thread(), the mock entry through the symbol chook__tls), then the
+ * thread's record. One block, so the dispatcher finds both with one TLS
+ * descriptor call (the library may be loaded late, into dynamic TLS). */
+struct chook__tls_block {
+    chook__thread_state state;
+    struct chook__ithread *ithread; /* this thread's record, NULL before its first call */
+};
+extern __thread struct chook__tls_block chook__tls_all __asm__("chook__tls") CHOOK_HIDDEN;
+#define chook__tls (chook__tls_all.state)
 
 /* intercept_thread.c */
-extern __thread struct chook__ithread *chook__ithread_tls
-    __attribute__((tls_model("initial-exec"))) CHOOK_HIDDEN;
+#define chook__ithread_tls (chook__tls_all.ithread)
 /* Claims a record for the calling thread (lock-free, async-signal-safe); NULL
  * when none can be had (out of memory). */
 struct chook__ithread *chook__ithread_claim(void);

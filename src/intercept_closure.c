@@ -19,7 +19,7 @@
 
 _Static_assert(CHOOK__CLOSURE_RING == CHOOK_ARCH_CLOSURE_RING, "one ring size");
 
-__thread chook__thread_state chook__tls;
+__thread struct chook__tls_block chook__tls_all;
 
 struct closure {
     chook_closure pub;  /* first: chook_current() returns its address */

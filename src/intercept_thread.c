@@ -41,8 +41,6 @@ static int exit_key_ok;
  * never writes this). */
 static struct chook__ithread dead_record;
 
-__thread struct chook__ithread *chook__ithread_tls;
-
 struct chook__ithread *chook__ithread_first(void)
 {
     return __atomic_load_n(&all_records, __ATOMIC_ACQUIRE);

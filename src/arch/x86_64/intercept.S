@@ -227,13 +227,23 @@
 /* busy was 0 when the fast path began and every signal handler leaves it as it
  * found it, so the fast path sets and clears it with plain stores. */
         .macro CALLBACK fn
-        movq    chook__tls@gottpoff(%rip), %r10
+        movq    F(IF_TLS), %r10
         movl    $1, %fs:TLS_BUSY(%r10)
         leaq    F(IF_CALL), %rdi
         movq    L_DATA(%rcx), %rsi
         call    *\fn
-        movq    chook__tls@gottpoff(%rip), %r10
+        movq    F(IF_TLS), %r10
         movl    $0, %fs:TLS_BUSY(%r10)
+        .endm
+
+/* rax = chook__tls (the thread's block) from the thread pointer, by its TLS
+ * descriptor: works when the library was loaded late, into dynamic TLS (the
+ * block's address differs per thread and may be allocated at this first use).
+ * The call changes no register but rax and the flags; rsp is 16-aligned here,
+ * and every vector register is saved (glibc's dynamic resolver may use them). */
+        .macro TLS_BLOCK
+        leaq    chook__tls@TLSDESC(%rip), %rax  /* 48 8d 05 <rel32>  lea rax, [rip+desc] */
+        call    *chook__tls@TLSCALL(%rax)       /* ff 10            call [rax]           */
         .endm
 
 /* ecx = the bytes of stack arguments to copy for a set whose stack_bytes is
@@ -280,11 +290,11 @@ chook_arch_icpt_dispatch:
 
         /* ---- fast path, enter step (chook__icpt_enter for a set of one).
          * The common case runs straight down; the rest is out of line. ---- */
-        movq    chook__tls@gottpoff(%rip), %r10
-        cmpq    $0, %fs:TLS_BUSY(%r10)          /* busy and ignore (TLS_IGNORE = */
+        TLS_BLOCK                               /* once per call: kept in the frame */
+        movq    %rax, F(IF_TLS)
+        cmpq    $0, %fs:TLS_BUSY(%rax)          /* busy and ignore (TLS_IGNORE = */
         jne     .Ljump                          /* TLS_BUSY + 4): to the original */
-        movq    chook__ithread_tls@gottpoff(%rip), %rdx
-        movq    %fs:(%rdx), %rdx                /* rdx = the thread's record */
+        movq    %fs:TLS_ITHREAD(%rax), %rdx     /* rdx = the thread's record */
         testq   %rdx, %rdx
         jz      .Lgeneral                       /* first call: C claims one */
         cmpl    $0, chook__icpt_reader_fence(%rip)
@@ -418,12 +428,13 @@ chook_arch_icpt_dispatch:
         movq    %rax, F(IF_CALL_DATA)
         movq    L_SIG(%rcx), %rax
         movq    %rax, F(IF_CALL_SIG)
-        movq    chook__tls@gottpoff(%rip), %r10
-        addl    $1, %fs:TLS_BUSY(%r10)  /* as chook__icpt_leave() does */
+        TLS_BLOCK                       /* (after C's enter step, not in the frame) */
+        movq    %rax, F(IF_TLS)
+        addl    $1, %fs:TLS_BUSY(%rax)  /* as chook__icpt_leave() does */
         leaq    F(IF_CALL), %rdi
         movq    L_DATA(%rcx), %rsi
         call    *L_ON_LEAVE(%rcx)
-        movq    chook__tls@gottpoff(%rip), %r10
+        movq    F(IF_TLS), %r10
         subl    $1, %fs:TLS_BUSY(%r10)
 .Lleave_done:
         movq    F(IF_THREAD), %rdx      /* no longer in flight */
@@ -439,7 +450,7 @@ chook_arch_icpt_dispatch:
         .size   chook_arch_icpt_dispatch, .-chook_arch_icpt_dispatch
 
         .hidden chook__icpt_reader_fence
-        .hidden chook__ithread_tls
+        .hidden chook__tls
         .hidden chook__icpt_enter
         .hidden chook__icpt_leave
         .hidden chook__icpt_record

@@ -46,6 +46,10 @@ _Static_assert(offsetof(struct chook__iframe, chain) == IF_CHAIN, "IF_CHAIN");
 _Static_assert(offsetof(struct chook__iframe, depth) == IF_DEPTH, "IF_DEPTH");
 _Static_assert(offsetof(struct chook__iframe, n) == IF_N, "IF_N");
 _Static_assert(offsetof(struct chook__iframe, thread) == IF_THREAD, "IF_THREAD");
+_Static_assert(offsetof(struct chook__iframe, tls) == IF_TLS, "IF_TLS");
+_Static_assert(offsetof(struct chook__tls_block, state) == 0 &&
+                   offsetof(struct chook__tls_block, ithread) == TLS_ITHREAD,
+               "TLS_ITHREAD");
 _Static_assert(offsetof(struct chook__ictx, chain) == CTX_CHAIN, "CTX_CHAIN");
 _Static_assert(offsetof(struct chook__ictx, target) == CTX_TARGET, "CTX_TARGET");
 _Static_assert(offsetof(struct chook__ichain, n) == CH_N, "CH_N");

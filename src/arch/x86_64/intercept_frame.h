@@ -25,6 +25,7 @@
 #define IF_DEPTH 496       /* depth (32 bits) */
 #define IF_N 500           /* n (32 bits) */
 #define IF_THREAD 504      /* thread */
+#define IF_TLS 512         /* tls: the thread's chook__tls block, from the thread pointer */
 #define IF_ENTRY 520       /* entry: the caller's rsp - 8; the frame's last 8 bytes */
 #define IF_SIZE 528        /* sizeof(struct chook__iframe), multiple of 16 */
 
@@ -66,6 +67,7 @@
 #define IT_INFLIGHT_MAX 64 /* CHOOK__ICPT_INFLIGHT */
 #define TLS_BUSY 8         /* chook__thread_state: busy (32 bits) */
 #define TLS_IGNORE 12      /* ignore (32 bits) */
+#define TLS_ITHREAD 144    /* struct chook__tls_block: ithread */
 #define CALL_FRAME 2       /* CHOOK__CALL_FRAME */
 #define CALL_SKIPPED 1     /* CHOOK__CALL_SKIPPED */
 #define SKIP 1             /* CHOOK_SKIP */
