@@ -217,8 +217,11 @@ typedef struct chook_arch_iregs {
 } chook_arch_iregs;
 
 /* The common dispatcher (intercept.S); entered only by a jump from a listener
- * thunk, never called. */
+ * thunk, never called. It follows the core's contract, src/intercept_abi.h. */
 void chook_arch_icpt_dispatch(void);
+/* Its entry for a context whose set has exactly one listener (the fast path of
+ * intercept_abi.h; any other set found there goes the common way). */
+void chook_arch_icpt_dispatch1(void);
 
 /* Where a thunk keeps the caller's r11, relative to the stack pointer at the
  * target's entry (x86-64: in the red zone, next to the dispatcher's rbp). */
@@ -231,11 +234,12 @@ void chook_arch_icpt_dispatch(void);
  * was. Never called. */
 void chook_arch_keep_dispatch(void);
 
-/* Writes at buf the listener thunk that runs at pc: it saves the caller's r11
- * (CHOOK_ARCH_ICPT_R11_SAVE), passes ctx to the dispatcher in r11 and jumps
- * there. Returns its length (<= CHOOK_ARCH_ICPT_THUNK_MAX). */
-size_t chook_arch_write_icpt_thunk(uint8_t *buf, uintptr_t pc, uintptr_t ctx,
-                                   uintptr_t dispatcher);
+/* Writes at buf the listener thunk: it saves the caller's r11
+ * (CHOOK_ARCH_ICPT_R11_SAVE), passes ctx to the dispatcher in r11 and jumps to
+ * the entry word of ctx (ICPT_CTX_ENTRY of intercept_abi.h), which the core
+ * points at one of the dispatcher's entries. Position-independent. Returns its
+ * length (<= CHOOK_ARCH_ICPT_THUNK_MAX). */
+size_t chook_arch_write_icpt_thunk(uint8_t *buf, uintptr_t ctx);
 
 /* Writes at buf the closure thunk that runs at pc: it pushes `closure` on the
  * calling thread's closure ring (the thread-local byte counter at thread-pointer

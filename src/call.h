@@ -35,9 +35,10 @@
 /* chook_call.flags */
 #define CHOOK__CALL_SKIPPED 0x1u  /* an enter callback skipped the original */
 #define CHOOK__CALL_FRAME 0x2u    /* built by the interception dispatcher: gp, fp,
-                                     stack and return_address are not stored (each
-                                     store costs every call); the accessors find
-                                     them in the dispatcher's frame */
+                                     stack, return_address, n_gp, n_fp, fp_stride
+                                     and target are not stored (each store costs
+                                     every call); the accessors find them in the
+                                     dispatcher's frame and the target's context */
 
 /* The largest number of positional arguments a signature may describe, and the
  * largest aggregate ("mN") it may pass by value. */

@@ -115,11 +115,7 @@ uint64_t chook__icpt_enter(struct chook__iframe *f)
      * return registers are left as they are until the original (or a skipping
      * callback, chook_skip()) sets them. */
     chook_call *call = &f->call;
-    call->n_gp = CHOOK_ARCH_ICPT_GP;
-    call->n_fp = CHOOK_ARCH_ICPT_FP;
-    call->fp_stride = sizeof f->regs.fp[0];
-    call->flags = CHOOK__CALL_FRAME;
-    call->target = (void *)ctx->target;
+    call->flags = CHOOK__CALL_FRAME; /* the rest is read through the frame */
 
     /* Listeners beyond the slots the dispatcher reserved were attached after this
      * call started: they do not see it. */
@@ -169,13 +165,7 @@ uint64_t chook__icpt_enter(struct chook__iframe *f)
     window_close(t);
     if (skipped) return CHOOK__ICPT_SKIP;
     uint32_t bytes = c->stack_bytes;
-    if (bytes == CHOOK__ICPT_STACK_CALLER) {
-        uintptr_t ra = chook__iframe_stack(f)[-1];
-        uint64_t e = __atomic_load_n(&chook__icpt_windows[(ra ^ (ra >> 12)) &
-                                                          (CHOOK__ICPT_WINDOWS - 1)],
-                                     __ATOMIC_RELAXED);
-        bytes = (e >> 16) == ra ? (uint32_t)(e & 0xffff) << 4 : chook__icpt_window(f->entry);
-    }
+    if (bytes == CHOOK__ICPT_STACK_CALLER) bytes = chook__icpt_caller_bytes(f->entry);
     return (uint64_t)bytes | CHOOK__ICPT_CALL;
 }
 
@@ -259,6 +249,11 @@ static void chain_publish(struct chook__ictx *ctx, struct chook__ichain *next)
     if (need > ctx->slot_bytes) __atomic_store_n(&ctx->slot_bytes, need, __ATOMIC_RELEASE);
     __atomic_store_n(&ctx->chain, next, __ATOMIC_RELEASE);
     if (need < ctx->slot_bytes) __atomic_store_n(&ctx->slot_bytes, need, __ATOMIC_RELEASE);
+    /* The thunk's entry follows: a call that took the one-listener entry and
+     * finds another set goes the common way, and the reverse works too. */
+    uintptr_t entry = next && next->n == 1 ? (uintptr_t)chook_arch_icpt_dispatch1
+                                           : (uintptr_t)chook_arch_icpt_dispatch;
+    __atomic_store_n(&ctx->entry, entry, __ATOMIC_RELEASE);
     if (old) {
         old->retired = __atomic_add_fetch(&epoch, 1, __ATOMIC_SEQ_CST);
         old->retired_next = retired;
@@ -464,9 +459,8 @@ static int ctx_get(uintptr_t target, int hook_now, struct chook__ictx **out)
         x->thunk = chook__code_alloc(target, CHOOK_ARCH_ICPT_THUNK_MAX);
         if (!x->thunk) x->thunk = chook__code_alloc(0, CHOOK_ARCH_ICPT_THUNK_MAX);
         uint8_t code[CHOOK_ARCH_ICPT_THUNK_MAX];
-        size_t len = x->thunk ? chook_arch_write_icpt_thunk(code, x->thunk, (uintptr_t)x,
-                                                            (uintptr_t)chook_arch_icpt_dispatch)
-                              : 0;
+        x->entry = (uintptr_t)chook_arch_icpt_dispatch;
+        size_t len = x->thunk ? chook_arch_write_icpt_thunk(code, (uintptr_t)x) : 0;
         int st = len ? chook__code_write(x->thunk, code, len)
                      : chook__fail(CHOOK_ENOMEM, "no code memory for the thunk of 0x%lx",
                                    (unsigned long)target);

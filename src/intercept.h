@@ -21,15 +21,17 @@
  *      registers), or ICPT_SKIP (an on_enter skipped it).
  *   4. leave (after CALL or SKIP): on_leave in reverse order for the listeners
  *      entered, drop the in-flight record, return the saved return registers.
- * A context with one slot (a set of one listener, the common case) is run by
- * the dispatcher itself, the same steps in assembly with no C in between; it
- * hands anything unusual to the functions below (see intercept.S). Changes to
- * these steps or to the structures they read must be made in both places.
+ * A context whose set has one listener (the common case) has its thunk jump to
+ * the dispatcher's one-listener entry, which runs these steps itself with no C
+ * in between and hands anything unusual to the functions below. What it may
+ * read of the core, and the steps it follows, are intercept_abi.h: changes to
+ * these steps or to the structures it names must be made there too.
  */
 #ifndef CHOOK_INTERCEPT_H
 #define CHOOK_INTERCEPT_H
 
 #include "call.h"
+#include "intercept_abi.h"
 #include "internal.h"
 
 /* What chook__icpt_enter tells the dispatcher: an action in the low 4 bits and,
@@ -58,20 +60,22 @@ struct chook__islot {
     uint64_t entered;  /* its on_enter step passed: its on_leave is owed */
 };
 
-/* The dispatcher's frame (bottom of it). intercept_frame.h has the offsets the
- * assembly uses; intercept_frame.c checks them against this. The per-listener
- * slots lie right below it (slot_bytes of them), the caller's stack arguments
- * 16 bytes above its end (past the saved frame pointer and the return address).
- * Every field is a store paid on each call: keep them few. */
+/* The dispatcher's frame (bottom of it), laid out as intercept_abi.h says (the
+ * offsets are checked in intercept_abi.c): the core's fields, then the arch's
+ * saved registers, then the entry word. The per-listener slots lie right below
+ * it (slot_bytes of them). Every field is a store paid on each call: keep them
+ * few; what is constant per target or listener is read through them instead. */
 struct chook__iframe {
-    chook_arch_iregs regs;     /* saved by the dispatcher */
     chook_call call;           /* ret/fret written by the dispatcher after the call */
     uint64_t slot_bytes;       /* set by the dispatcher: bytes of slots below */
     const struct chook__ichain *chain; /* the set this call uses */
     uint32_t depth;            /* its index in the thread's in-flight records */
     uint32_t n;                /* listeners of chain this call considers */
     struct chook__ithread *thread; /* the calling thread's record */
-    intptr_t tls;              /* fast path: chook__tls from the thread pointer */
+    intptr_t tls;              /* the dispatcher's own: chook__tls, as it found it */
+    uint64_t pad[1];
+    chook_arch_iregs regs;     /* saved by the dispatcher */
+    uint64_t pad2;
     /* Last field, right below the frame's top: the caller's stack pointer at the
      * call minus 8, where the dispatcher saved rbp. The frame is aligned down
      * from there (a caller may call with any stack alignment), so the caller's
@@ -127,6 +131,8 @@ struct chook__ictx {
     const struct chook__ichain *chain; /* current set, NULL when none */
     uintptr_t original;       /* the core hook's original (CTX_ORIGINAL) */
     uintptr_t target;
+    uintptr_t entry;          /* where the thunk jumps (CTX_ENTRY): the dispatcher's
+                                 one-listener entry while the set has one */
     uintptr_t thunk;
     chook_hook *hook;         /* NULL while not installed */
     struct chook__ictx *next; /* registry */
@@ -150,6 +156,8 @@ struct chook__keep {
                                  them: 1 rax, 2 rdx, 4 xmm0, 8 xmm1 */
     uint32_t unused[3];
     uintptr_t dest;           /* the replacement (or a closure's thunk) */
+    uintptr_t unused2;
+    uintptr_t entry;          /* chook_arch_keep_dispatch, where the thunk jumps */
 };
 
 /* Per-thread state others must see (detach looks at every thread's). Records
@@ -217,6 +225,14 @@ void chook__icpt_record(struct chook__iframe *f);
  * dispatcher reads itself. */
 uint32_t chook__icpt_window(uintptr_t entry);
 extern uint64_t chook__icpt_windows[CHOOK__ICPT_WINDOWS] CHOOK_HIDDEN;
+/* The same through the cache first (what the dispatchers do themselves). */
+static inline uint32_t chook__icpt_caller_bytes(uintptr_t entry)
+{
+    uintptr_t ra = *(const uintptr_t *)(entry + 8);
+    uint64_t e = __atomic_load_n(&chook__icpt_windows[chook__icpt_window_slot(ra)],
+                                 __ATOMIC_RELAXED);
+    return (e >> 16) == ra ? (uint32_t)(e & 0xffff) << 4 : chook__icpt_window(entry);
+}
 /* How many times chook__icpt_window() found the caller's frame by its unwind
  * information, and how many times it fell back to the stack mapping (tests). */
 void chook__icpt_window_stats(uint64_t *unwound, uint64_t *mapped);

@@ -24,9 +24,24 @@ static uint64_t *stack_of(chook_call *call)
                                              : call->stack;
 }
 
+/* An intercepted call's context holds no argument counts or target: they are
+ * the same for every call (the arch's argument registers, the context's target),
+ * so the dispatcher does not store them. */
+static unsigned n_gp_of(const chook_call *call)
+{
+    return (call->flags & CHOOK__CALL_FRAME) ? CHOOK_ARCH_ICPT_GP : call->n_gp;
+}
+
+static unsigned n_fp_of(const chook_call *call)
+{
+    return (call->flags & CHOOK__CALL_FRAME) ? CHOOK_ARCH_ICPT_FP : call->n_fp;
+}
+
 static void *fp_slot(chook_call *call, unsigned i)
 {
-    return fp_of(call) + (size_t)i * call->fp_stride;
+    size_t stride = (call->flags & CHOOK__CALL_FRAME) ? sizeof(((chook_arch_iregs *)0)->fp[0])
+                                                      : call->fp_stride;
+    return fp_of(call) + (size_t)i * stride;
 }
 
 /* Storage of positional argument `a` of a signature. */
@@ -35,9 +50,9 @@ static void *placed(chook_call *call, unsigned a)
     const struct chook__sig *sig = call->sig;
     switch (sig->arg[a].loc) {
     case CHOOK__LOC_GP:
-        return sig->arg[a].index < call->n_gp ? &gp_of(call)[sig->arg[a].index] : NULL;
+        return sig->arg[a].index < n_gp_of(call) ? &gp_of(call)[sig->arg[a].index] : NULL;
     case CHOOK__LOC_FP:
-        return sig->arg[a].index < call->n_fp ? fp_slot(call, sig->arg[a].index) : NULL;
+        return sig->arg[a].index < n_fp_of(call) ? fp_slot(call, sig->arg[a].index) : NULL;
     case CHOOK__LOC_STACK: {
         uint64_t *stack = stack_of(call);
         return stack ? (uint8_t *)stack + sig->arg[a].index : NULL;
@@ -60,7 +75,7 @@ static void *by_sig(chook_call *call, unsigned n, int fp)
         if ((fp ? is_fp : is_int) && seen++ == n) return placed(call, a);
     }
     if (!sig->variadic) return NULL;
-    unsigned regs = fp ? call->n_fp : call->n_gp;
+    unsigned regs = fp ? n_fp_of(call) : n_gp_of(call);
     unsigned fixed = fp ? sig->n_flt : sig->n_int;
     if (n < regs) return fp ? fp_slot(call, n) : (void *)&gp_of(call)[n];
     uint64_t *stack = stack_of(call);
@@ -73,19 +88,21 @@ uintptr_t *chook_arg(chook_call *call, unsigned n)
 {
     if (!call) return NULL;
     if (call->sig) return by_sig(call, n, 0);
-    if (n < call->n_gp) return &gp_of(call)[n];
+    unsigned n_gp = n_gp_of(call);
+    if (n < n_gp) return &gp_of(call)[n];
     uint64_t *stack = stack_of(call);
-    return stack ? &stack[n - call->n_gp] : NULL;
+    return stack ? &stack[n - n_gp] : NULL;
 }
 
 double *chook_arg_fp(chook_call *call, unsigned n)
 {
     if (!call) return NULL;
     if (call->sig) return by_sig(call, n, 1);
-    if (n < call->n_fp) return fp_slot(call, n);
+    unsigned n_fp = n_fp_of(call);
+    if (n < n_fp) return fp_slot(call, n);
     uint64_t *stack = stack_of(call);
     if (!stack) return NULL;
-    return (double *)(void *)((uint8_t *)stack + (size_t)(n - call->n_fp) * 8);
+    return (double *)(void *)((uint8_t *)stack + (size_t)(n - n_fp) * 8);
 }
 
 void *chook_arg_at(chook_call *call, unsigned pos)
@@ -118,7 +135,15 @@ int chook_call_skipped(const chook_call *call)
     return call && (call->flags & CHOOK__CALL_SKIPPED) != 0;
 }
 
-void *chook_call_target(const chook_call *call) { return call ? call->target : NULL; }
+void *chook_call_target(const chook_call *call)
+{
+    if (!call) return NULL;
+    if (call->flags & CHOOK__CALL_FRAME) {
+        const struct chook__iframe *f = chook__iframe_of((chook_call *)call);
+        return (void *)((const struct chook__ictx *)(uintptr_t)f->regs.ctx)->target;
+    }
+    return call->target;
+}
 
 void *chook_call_return_address(const chook_call *call)
 {

@@ -59,6 +59,7 @@ static int keep_thunk(void *target, uintptr_t dest, unsigned flags, uintptr_t *t
     struct chook__keep *k = chook__alloc(sizeof *k);
     if (!k) return chook__fail(CHOOK_ENOMEM, "out of memory for a register-keeping thunk");
     k->dest = dest;
+    k->entry = (uintptr_t)chook_arch_keep_dispatch;
     /* The registers the target does not return in: rax 1, rdx 2, xmm0 4, xmm1 8. */
     if (flags & CHOOK_KEEP_RET_VOID) k->ret_keep = 1 | 2 | 4 | 8;
     else if (flags & CHOOK_KEEP_RET_INT) k->ret_keep = 2 | 4 | 8;
@@ -66,8 +67,7 @@ static int keep_thunk(void *target, uintptr_t dest, unsigned flags, uintptr_t *t
     uintptr_t t = chook__code_alloc((uintptr_t)target, CHOOK_ARCH_ICPT_THUNK_MAX);
     if (!t) t = chook__code_alloc(0, CHOOK_ARCH_ICPT_THUNK_MAX);
     uint8_t code[CHOOK_ARCH_ICPT_THUNK_MAX];
-    size_t len = t ? chook_arch_write_icpt_thunk(code, t, (uintptr_t)k,
-                                                 (uintptr_t)chook_arch_keep_dispatch)
+    size_t len = t ? chook_arch_write_icpt_thunk(code, (uintptr_t)k)
                    : 0;
     int st = len ? chook__code_write(t, code, len)
                  : chook__fail(CHOOK_ENOMEM, "no code memory for the register-keeping thunk "

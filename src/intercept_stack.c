@@ -56,11 +56,6 @@ static _Unwind_Reason_Code find_caller(struct _Unwind_Context *uc, void *arg)
     return ++f->frames > 8 ? _URC_END_OF_STACK : _URC_NO_REASON;
 }
 
-static uint32_t slot_of(uintptr_t ra)
-{
-    return (uint32_t)((ra ^ (ra >> 12)) & (CHOOK__ICPT_WINDOWS - 1));
-}
-
 uint32_t chook__icpt_window(uintptr_t entry)
 {
     uintptr_t args = entry + 16;
@@ -100,7 +95,7 @@ uint32_t chook__icpt_window(uintptr_t entry)
     if (bytes > CHOOK__ICPT_MAX_STACK) bytes = CHOOK__ICPT_MAX_STACK;
     bytes &= ~(uint64_t)15;
     if (cache && ra < ((uintptr_t)1 << 48))
-        __atomic_store_n(&chook__icpt_windows[slot_of(ra)], ((uint64_t)ra << 16) | (bytes >> 4),
+        __atomic_store_n(&chook__icpt_windows[chook__icpt_window_slot(ra)], ((uint64_t)ra << 16) | (bytes >> 4),
                          __ATOMIC_RELAXED);
     return (uint32_t)bytes;
 }

@@ -10,7 +10,8 @@
  * registers restored, or calls the original from its frame with a copy of the
  * caller's stack arguments and runs the leave callbacks when it returns.
  *
- * Frame (struct chook__iframe at rbp - IF_SIZE, offsets in intercept_frame.h):
+ * Frame (struct chook__iframe at rbp - IF_SIZE: the core's fields at the
+ * offsets of intercept_abi.h, then chook_arch_iregs, intercept_frame.h):
  *   R + 8           the caller's stack arguments (its frame, up to its CFA)
  *   R               return address into the caller
  *   R - 8           saved rbp
@@ -21,20 +22,22 @@
  *                   reached by a jump and GCC's calls of local functions that
  *                   need no alignment enter with any rsp)
  *   rbp - 8         entry = R - 8, read by the unwind rule: CFA = *(rbp-8) + 16
- *   rbp - IF_SIZE   struct chook__iframe (registers, chook_call, ...)
+ *   rbp - IF_SIZE   struct chook__iframe (chook_call, ..., registers)
  *   below           per-listener slots (ctx->slot_bytes)
  *   below           for a call: the copy of the stack arguments, then the
  *                   original's return address
  * IF_SIZE, slot_bytes and the copy are multiples of 16: every call here is made
  * with rsp 16-aligned as the ABI requires, and movaps may address the frame.
  *
- * Single-listener fast path. When the context reserves exactly one slot, the
- * dispatcher does itself what chook__icpt_enter and chook__icpt_leave do for a
- * set of one listener (same steps, same order of stores; see intercept.c) and
- * calls the callbacks directly: no C glue, no callee-saved registers to spill.
- * Anything unusual (no thread record yet, readers that must fence, a set of
+ * Two entries. The thunk jumps to the entry its context names (the core
+ * chooses it whenever the set changes): chook_arch_icpt_dispatch1 for a set of
+ * one listener runs the fast path of intercept_abi.h itself and calls the
+ * callbacks directly (no C glue, no callee-saved registers to spill); anything
+ * unusual there (no thread record yet, readers that must fence, a set of
  * another size, a record that may have been abandoned) goes to the C code,
- * before any step or with the window closed again.
+ * before any step or with the window closed again. chook_arch_icpt_dispatch
+ * runs any set through chook__icpt_enter and chook__icpt_leave. Only
+ * intercept_abi.h of the core is read here: its offsets and its steps.
  *
  * Registers. The caller gets back every register the original would have left
  * alone: GCC's -fipa-ra lets callers of a local function keep values in
@@ -47,13 +50,14 @@
  * every function called here. The upper halves of ymm/zmm registers, the x87
  * stack and the flags are not saved.
  *
- * Stack arguments. A call copies ch->stack_bytes of them, or with STACK_CALLER
+ * Stack arguments. A call copies ch->stack_bytes of them (nothing for a
+ * signature without stack arguments), or with ICPT_STACK_CALLER
  * (no signature) the whole frame of the caller: from R + 8 up to its return
  * address, as its unwind information says (chook__icpt_window in
  * intercept_stack.c; a per-call-site cache is read here first). A function
  * cannot take stack arguments beyond its caller's frame, so any arity works.
  */
-#include "intercept_frame.h"
+#include "intercept_frame.h"  /* and the core's intercept_abi.h */
 
 #define F(off) ((off) - IF_SIZE)(%rbp)
 
@@ -105,6 +109,8 @@
  * below the slots, so the original finds the arguments at 8(%rsp) after our
  * call. 32 bytes at a time, an odd 16 first. */
         .macro CALL_ORIGINAL
+        testl   %ecx, %ecx              /* none (a signature without any) */
+        jz      2f
         subq    %rcx, %rsp
         movq    F(IF_ENTRY), %rsi       /* the arguments are at 16(%rsi) */
         xorl    %eax, %eax
@@ -123,11 +129,11 @@
         jmp     1b
 2:      RESTORE_ARGS
         movq    F(IF_CTX), %r11
-        call    *CTX_ORIGINAL(%r11)
-        movq    %rax, F(IF_RET)
-        movq    %rdx, F(IF_RET + 8)
-        movaps  %xmm0, F(IF_FRET)
-        movaps  %xmm1, F(IF_FRET + 16)
+        call    *ICPT_CTX_ORIGINAL(%r11)
+        movq    %rax, F(ICPT_F_RET)
+        movq    %rdx, F(ICPT_F_RET + 8)
+        movaps  %xmm0, F(ICPT_F_FRET)
+        movaps  %xmm1, F(ICPT_F_FRET + 16)
         .endm
 
 /* Restores every register (the argument registers as callbacks left them) and
@@ -144,10 +150,10 @@
 /* Returns to the caller: the return registers saved after the call (or set by
  * callbacks), every other register as the original received it. */
         .macro RETURN_TO_CALLER
-        movq    F(IF_RET), %rax
-        movq    F(IF_RET + 8), %rdx
-        movaps  F(IF_FRET), %xmm0
-        movaps  F(IF_FRET + 16), %xmm1
+        movq    F(ICPT_F_RET), %rax
+        movq    F(ICPT_F_RET + 8), %rdx
+        movaps  F(ICPT_F_FRET), %xmm0
+        movaps  F(ICPT_F_FRET + 16), %xmm1
         movq    F(IF_GP + 0), %rdi
         movq    F(IF_GP + 8), %rsi
         movq    F(IF_GP + 24), %rcx
@@ -177,7 +183,7 @@
         /* rbp is saved: a scratch register until it becomes the frame's top.
          * Everything written below rsp here is within the red zone, which no
          * signal frame touches. */
-        movq    CTX_ORIGINAL(%r11), %rbp
+        movq    ICPT_CTX_ORIGINAL(%r11), %rbp
         movq    %rbp, ICPT_JUMP_SLOT + 8(%rsp)  /* R - 24: where a jump goes */
         leaq    -16(%rsp), %rbp
         andq    $-16, %rbp              /* rbp = (R - 24) & -16 */
@@ -218,22 +224,22 @@
 /* Closes the thread's window (rdx: its record): only the outermost close
  * advances the window generation. */
         .macro CLOSE_WINDOW
-        subl    $1, IT_WIN(%rdx)
+        subl    $1, ICPT_IT_WIN(%rdx)
         jnz     1f
-        addl    $1, IT_WGEN(%rdx)
+        addl    $1, ICPT_IT_WGEN(%rdx)
 1:
         .endm
 
 /* busy was 0 when the fast path began and every signal handler leaves it as it
  * found it, so the fast path sets and clears it with plain stores. */
         .macro CALLBACK fn
-        movq    F(IF_TLS), %r10
-        movl    $1, %fs:TLS_BUSY(%r10)
-        leaq    F(IF_CALL), %rdi
-        movq    L_DATA(%rcx), %rsi
+        movq    F(ICPT_F_TLS), %r10
+        movl    $1, %fs:ICPT_TLS_BUSY(%r10)
+        leaq    F(ICPT_F_CALL), %rdi
+        movq    ICPT_L_DATA(%rcx), %rsi
         call    *\fn
-        movq    F(IF_TLS), %r10
-        movl    $0, %fs:TLS_BUSY(%r10)
+        movq    F(ICPT_F_TLS), %r10
+        movl    $0, %fs:ICPT_TLS_BUSY(%r10)
         .endm
 
 /* rax = chook__tls (the thread's block) from the thread pointer, by its TLS
@@ -247,15 +253,15 @@
         .endm
 
 /* ecx = the bytes of stack arguments to copy for a set whose stack_bytes is
- * STACK_CALLER: the caller's frame size from the per-call-site cache, or from
+ * ICPT_STACK_CALLER: the caller's frame size from the per-call-site cache, or from
  * chook__icpt_window on a miss. */
         .macro CALLER_WINDOW
         movq    F(IF_ENTRY), %rax
         movq    8(%rax), %rax           /* rax = the return address */
-        movq    %rax, %rdx
-        shrq    $12, %rdx
+        movq    %rax, %rdx              /* the slot: intercept_abi.h */
+        shrq    $ICPT_WINDOWS_SHIFT, %rdx
         xorq    %rax, %rdx
-        andl    $WINDOWS_MASK, %edx
+        andl    $(ICPT_WINDOWS - 1), %edx
         leaq    chook__icpt_windows(%rip), %rcx
         movq    (%rcx,%rdx,8), %rcx     /* (ra << 16) | bytes / 16 */
         movq    %rcx, %rdx
@@ -272,6 +278,7 @@
         .endm
 
         .text
+/* The common entry: any set, through the C glue (chook__icpt_enter/leave). */
         .globl  chook_arch_icpt_dispatch
         .hidden chook_arch_icpt_dispatch
         .type   chook_arch_icpt_dispatch, @function
@@ -280,174 +287,167 @@ chook_arch_icpt_dispatch:
         .cfi_startproc
         endbr64                         /* f3 0f 1e fa      endbr64 (entered by an indirect jump) */
         ENTER_FRAME
+.Lgeneral:
         /* Per-listener slots right below the frame, as many as the context
          * says (16 bytes each); the C side finds them from slot_bytes. */
-        movq    CTX_SLOT_BYTES(%r11), %rax
+        movq    F(IF_CTX), %r11
+        movq    ICPT_CTX_SLOT_BYTES(%r11), %rax
+        leaq    -IF_SIZE(%rbp), %rsp
         subq    %rax, %rsp
-        movq    %rax, F(IF_SLOT_BYTES)
-        cmpq    $16, %rax               /* one slot: the fast path */
-        jne     .Lgeneral
-
-        /* ---- fast path, enter step (chook__icpt_enter for a set of one).
-         * The common case runs straight down; the rest is out of line. ---- */
-        TLS_BLOCK                               /* once per call: kept in the frame */
-        movq    %rax, F(IF_TLS)
-        cmpq    $0, %fs:TLS_BUSY(%rax)          /* busy and ignore (TLS_IGNORE = */
-        jne     .Ljump                          /* TLS_BUSY + 4): to the original */
-        movq    %fs:TLS_ITHREAD(%rax), %rdx     /* rdx = the thread's record */
-        testq   %rdx, %rdx
-        jz      .Lgeneral                       /* first call: C claims one */
-        cmpl    $0, chook__icpt_reader_fence(%rip)
-        jne     .Lgeneral
-        addl    $1, IT_WIN(%rdx)                /* open the window */
-        movq    CTX_CHAIN(%r11), %rax           /* rax = the set */
-        testq   %rax, %rax
-        jz      .Lfast_close_jump
-        cmpl    $1, CH_N(%rax)
-        jne     .Lfast_close_general
-        movq    CH_L(%rax), %rcx                /* rcx = its listener */
-        cmpl    $0, L_DETACHED(%rcx)
-        jne     .Lfast_close_jump
-        movq    %rax, F(IF_CHAIN)
-        movq    %rdx, F(IF_THREAD)
-        movups  .Lcall_init(%rip), %xmm8        /* n_gp, n_fp, fp_stride, flags */
-        movups  %xmm8, F(IF_CALL_NGP)
-        movq    CTX_TARGET(%r11), %r8
-        movq    %r8, F(IF_CALL_TARGET)
-        leaq    -IF_SIZE-16(%rbp), %r8          /* slot 0: data 0, entered */
-        movq    $0, (%r8)
-        movq    $1, 8(%r8)
-        movq    %r8, F(IF_CALL_DATA)
-        movq    L_SIG(%rcx), %r8
-        movq    %r8, F(IF_CALL_SIG)
-        cmpq    $0, L_ON_ENTER(%rcx)
-        je      .Lfast_entered
-        CALLBACK L_ON_ENTER(%rcx)
-        cmpl    $SKIP, %eax
-        je      .Lfast_skip
-        movl    $CALL_FRAME, F(IF_CALL_FLAGS)
-        movq    F(IF_CHAIN), %rcx
-        movq    CH_L(%rcx), %rcx
-.Lfast_entered:
-        movq    F(IF_THREAD), %rdx
-        cmpq    $0, L_ON_LEAVE(%rcx)
-        je      .Lfast_close_jump               /* nothing owed after the call */
-.Lfast_record:
-        /* In flight on this thread before the window closes (inflight_push()
-         * in intercept.c): depth, the record, depth again. */
-        leaq    -IF_SIZE(%rbp), %rdi            /* rdi = the frame */
-        movl    IT_DEPTH(%rdx), %ecx            /* ecx = depth */
-        testl   %ecx, %ecx
-        jnz     .Lfast_record_check
-.Lfast_push:
-        leal    1(%rcx), %eax
-        movl    %eax, IT_DEPTH(%rdx)
-        movl    %ecx, %r8d
-        shlq    $4, %r8
-        movq    F(IF_CHAIN), %r9
-        movq    %r9, IT_INFLIGHT(%rdx,%r8)
-        movq    %rdi, IT_INFLIGHT + 8(%rdx,%r8)
-        movl    %eax, IT_DEPTH(%rdx)
-        movl    %ecx, F(IF_DEPTH)
-.Lfast_recorded:
-        movl    $1, F(IF_N)
-        CLOSE_WINDOW
-        testl   $CALL_SKIPPED, F(IF_CALL_FLAGS)
-        jnz     .Lleave
-        movq    F(IF_CHAIN), %rcx
-        movl    CH_STACK_BYTES(%rcx), %ecx
-        cmpl    $STACK_CALLER, %ecx
-        je      .Lfast_window
-.Lfast_call:
-        CALL_ORIGINAL
-
-        /* ---- fast path, leave step: its one listener passed its enter step
-         * and has an on_leave; call.data and call.sig are still its own. ---- */
-        movq    F(IF_CHAIN), %rcx
-        movq    CH_L(%rcx), %rcx
-        CALLBACK L_ON_LEAVE(%rcx)
-        movq    F(IF_THREAD), %rdx              /* no longer in flight */
-        movl    F(IF_DEPTH), %ecx
-        movl    %ecx, IT_DEPTH(%rdx)
-        RETURN_TO_CALLER
-
-        /* ---- fast path, out of line ---- */
-.Lfast_record_check:
-        cmpl    $IT_INFLIGHT_MAX, %ecx
-        jae     .Lfast_record_c                 /* records full */
-        movl    %ecx, %eax
-        shlq    $4, %rax
-        cmpq    %rdi, IT_INFLIGHT - 8(%rdx,%rax)  /* the record below: frame above ours? */
-        ja      .Lfast_push
-.Lfast_record_c:
-        call    chook__icpt_record              /* drops abandoned records; f->depth */
-        movq    F(IF_THREAD), %rdx
-        jmp     .Lfast_recorded
-.Lfast_skip:
-        movl    $CALL_FRAME + CALL_SKIPPED, F(IF_CALL_FLAGS)
-        movq    F(IF_THREAD), %rdx
-        jmp     .Lfast_record
-.Lfast_close_general:
-        /* A set of another size: close the window, let C do it all. */
-        CLOSE_WINDOW
-        jmp     .Lgeneral
-.Lfast_close_jump:
-        CLOSE_WINDOW
-        JUMP_ORIGINAL
-.Lfast_window:
-        CALLER_WINDOW
-        jmp     .Lfast_call
-
-        /* ---- any set: the C glue ---- */
-.Lgeneral:
+        movq    %rax, F(ICPT_F_SLOT_BYTES)
         leaq    -IF_SIZE(%rbp), %rdi
         call    chook__icpt_enter       /* rax = action | stack bytes to copy */
         movq    %rax, %rcx
-        andl    $15, %eax
-        cmpl    $1, %eax                /* CHOOK__ICPT_CALL */
+        andl    $ICPT_ACTION_MASK, %eax
+        cmpl    $ICPT_CALL, %eax
         je      .Lcall
-        cmpl    $2, %eax                /* CHOOK__ICPT_SKIP */
-        je      .Lleave
-.Ljump:                                 /* CHOOK__ICPT_JUMP: nothing to do after the call */
+        cmpl    $ICPT_SKIP_CALL, %eax
+        je      .Lleave_c
+.Ljump:                                 /* ICPT_JUMP: nothing to do after the call */
         JUMP_ORIGINAL
-
 .Lcall:
         andq    $-16, %rcx              /* the bytes to copy */
         CALL_ORIGINAL
-.Lleave:
-        cmpl    $1, F(IF_N)             /* one listener considered: no C glue */
-        jne     .Lleave_c
-        movq    F(IF_CHAIN), %rcx
-        movq    CH_L(%rcx), %rcx        /* rcx = the listener */
-        leaq    -IF_SIZE(%rbp), %rax
-        subq    F(IF_SLOT_BYTES), %rax  /* rax = its slot */
-        cmpq    $0, 8(%rax)             /* its enter step not passed */
-        je      .Lleave_done
-        cmpq    $0, L_ON_LEAVE(%rcx)
-        je      .Lleave_done
-        movq    %rax, F(IF_CALL_DATA)
-        movq    L_SIG(%rcx), %rax
-        movq    %rax, F(IF_CALL_SIG)
-        TLS_BLOCK                       /* (after C's enter step, not in the frame) */
-        movq    %rax, F(IF_TLS)
-        addl    $1, %fs:TLS_BUSY(%rax)  /* as chook__icpt_leave() does */
-        leaq    F(IF_CALL), %rdi
-        movq    L_DATA(%rcx), %rsi
-        call    *L_ON_LEAVE(%rcx)
-        movq    F(IF_TLS), %r10
-        subl    $1, %fs:TLS_BUSY(%r10)
-.Lleave_done:
-        movq    F(IF_THREAD), %rdx      /* no longer in flight */
-        movl    F(IF_DEPTH), %ecx
-        movl    %ecx, IT_DEPTH(%rdx)
-        RETURN_TO_CALLER
 .Lleave_c:
         leaq    -IF_SIZE(%rbp), %rdi
         call    chook__icpt_leave
         RETURN_TO_CALLER
-
         .cfi_endproc
         .size   chook_arch_icpt_dispatch, .-chook_arch_icpt_dispatch
+
+/*
+ * The one-listener entry: the fast path of intercept_abi.h (its steps are
+ * numbered the same below), no C in between. The core points a context's
+ * thunk here while its set has one listener; anything unusual goes to the
+ * common entry's C glue (.Lto_general), before any step or with the window
+ * closed again.
+ */
+        .globl  chook_arch_icpt_dispatch1
+        .hidden chook_arch_icpt_dispatch1
+        .type   chook_arch_icpt_dispatch1, @function
+        .p2align 4
+chook_arch_icpt_dispatch1:
+        .cfi_startproc
+        endbr64                         /* f3 0f 1e fa      endbr64 (entered by an indirect jump) */
+        ENTER_FRAME                     /* 1. */
+        subq    $16, %rsp               /* slot 0 */
+        TLS_BLOCK                       /* 2. once per call: kept in the frame */
+        movq    %rax, F(ICPT_F_TLS)
+        cmpq    $0, %fs:ICPT_TLS_BUSY(%rax)     /* busy and ignore */
+        jne     .Ljump1
+        movq    %fs:ICPT_TLS_ITHREAD(%rax), %rdx /* rdx = the thread's record */
+        testq   %rdx, %rdx
+        jz      .Lgeneral1                      /* first call: C claims one */
+        cmpl    $0, chook__icpt_reader_fence(%rip)
+        jne     .Lgeneral1
+        addl    $1, ICPT_IT_WIN(%rdx)           /* 3. open the window */
+        movq    ICPT_CTX_CHAIN(%r11), %rax      /* 4. rax = the set */
+        testq   %rax, %rax
+        jz      .Lclose_jump
+        cmpl    $1, ICPT_CH_N(%rax)
+        jne     .Lclose_general
+        movq    ICPT_CH_L(%rax), %rcx           /* rcx = its listener */
+        cmpl    $0, ICPT_L_DETACHED(%rcx)
+        jne     .Lclose_jump
+        movl    $ICPT_CALL_FRAME, F(ICPT_F_CALL_FLAGS)  /* 5. */
+        leaq    -IF_SIZE-16(%rbp), %r8          /* slot 0: its data (entered is for C) */
+        movq    $0, (%r8)
+        movq    %r8, F(ICPT_F_CALL_DATA)
+        movq    ICPT_L_SIG(%rcx), %r8
+        movq    %r8, F(ICPT_F_CALL_SIG)
+        movq    %rdx, F(ICPT_F_THREAD)
+        movq    %rax, F(ICPT_F_CHAIN)
+        cmpq    $0, ICPT_L_ON_LEAVE(%rcx)
+        jne     .Lowe_leave
+
+        /* ---- no on_leave: so it has an on_enter ---- */
+        CALLBACK ICPT_L_ON_ENTER(%rcx)
+        cmpl    $ICPT_SKIP, %eax
+        je      .Lskip_no_leave
+        movq    F(ICPT_F_THREAD), %rdx          /* 6. */
+        CLOSE_WINDOW
+.Ljump1:
+        JUMP_ORIGINAL
+
+        /* ---- an on_leave is owed ---- */
+.Lowe_leave:
+        cmpq    $0, ICPT_L_ON_ENTER(%rcx)
+        je      .Lrecord
+        CALLBACK ICPT_L_ON_ENTER(%rcx)
+        movq    F(ICPT_F_THREAD), %rdx
+        cmpl    $ICPT_SKIP, %eax
+        je      .Lskip
+        movl    $ICPT_CALL_FRAME, F(ICPT_F_CALL_FLAGS)  /* a chook_skip() not returned */
+.Lrecord:
+        /* 7. In flight on this thread before the window closes (inflight_push()
+         * in intercept.c): depth, the record, depth again. */
+        leaq    -IF_SIZE(%rbp), %rdi            /* rdi = the frame */
+        movl    ICPT_IT_DEPTH(%rdx), %ecx       /* ecx = depth */
+        testl   %ecx, %ecx
+        jnz     .Lrecord_check
+.Lpush:
+        leal    1(%rcx), %eax
+        movl    %eax, ICPT_IT_DEPTH(%rdx)
+        movl    %ecx, %r8d
+        shlq    $4, %r8
+        movq    F(ICPT_F_CHAIN), %r9
+        movq    %r9, ICPT_IT_INFLIGHT(%rdx,%r8)
+        movq    %rdi, ICPT_IT_INFLIGHT + 8(%rdx,%r8)
+        movl    %eax, ICPT_IT_DEPTH(%rdx)
+        movl    %ecx, F(ICPT_F_DEPTH)
+.Lrecorded:
+        CLOSE_WINDOW                            /* 8. */
+        testl   $ICPT_CALL_SKIPPED, F(ICPT_F_CALL_FLAGS)
+        jnz     .Lleave1                        /* 9. */
+        movq    F(ICPT_F_CHAIN), %rcx
+        movl    ICPT_CH_STACK_BYTES(%rcx), %ecx
+        cmpl    $ICPT_STACK_CALLER, %ecx
+        je      .Lwindow
+.Lcall1:
+        CALL_ORIGINAL
+.Lleave1:
+        movq    F(ICPT_F_CHAIN), %rcx           /* 10. */
+        movq    ICPT_CH_L(%rcx), %rcx
+        CALLBACK ICPT_L_ON_LEAVE(%rcx)
+        movq    F(ICPT_F_THREAD), %rdx          /* 11. no longer in flight */
+        movl    F(ICPT_F_DEPTH), %ecx
+        movl    %ecx, ICPT_IT_DEPTH(%rdx)
+        RETURN_TO_CALLER
+
+        /* ---- out of line ---- */
+.Lrecord_check:
+        cmpl    $ICPT_INFLIGHT, %ecx
+        jae     .Lrecord_c                      /* records full */
+        movl    %ecx, %eax
+        shlq    $4, %rax
+        cmpq    %rdi, ICPT_IT_INFLIGHT - 8(%rdx,%rax)  /* the record below: frame above ours? */
+        ja      .Lpush
+.Lrecord_c:
+        call    chook__icpt_record              /* drops abandoned records; f->depth */
+        movq    F(ICPT_F_THREAD), %rdx
+        jmp     .Lrecorded
+.Lskip:
+        movl    $ICPT_CALL_FRAME + ICPT_CALL_SKIPPED, F(ICPT_F_CALL_FLAGS)
+        jmp     .Lrecord
+.Lskip_no_leave:
+        /* Skipped, and nothing to run after: the window covered all this call
+         * did with the set. Return what the callback set. */
+        movq    F(ICPT_F_THREAD), %rdx
+        CLOSE_WINDOW
+        RETURN_TO_CALLER
+.Lclose_general:
+        /* A set of another size: close the window, let C do it all. */
+        CLOSE_WINDOW
+.Lgeneral1:
+        jmp     .Lgeneral
+.Lclose_jump:
+        CLOSE_WINDOW
+        JUMP_ORIGINAL
+.Lwindow:
+        CALLER_WINDOW
+        jmp     .Lcall1
+        .cfi_endproc
+        .size   chook_arch_icpt_dispatch1, .-chook_arch_icpt_dispatch1
 
         .hidden chook__icpt_reader_fence
         .hidden chook__tls
@@ -478,30 +478,25 @@ chook_arch_keep_dispatch:
         /* Return registers the target does not return in (keep->ret_keep,
          * from the CHOOK_KEEP_RET_* flags) go back as the caller left them. */
         movq    F(IF_CTX), %r11
-        movl    KEEP_RET(%r11), %eax
+        movl    ICPT_KEEP_RET(%r11), %eax
         testl   $1, %eax
         jz      1f
         movq    F(IF_EXTRA), %rcx
-        movq    %rcx, F(IF_RET)
+        movq    %rcx, F(ICPT_F_RET)
 1:      testl   $2, %eax
         jz      2f
         movq    F(IF_GP + 16), %rcx
-        movq    %rcx, F(IF_RET + 8)
+        movq    %rcx, F(ICPT_F_RET + 8)
 2:      testl   $4, %eax
         jz      3f
         movaps  F(IF_FP + 0), %xmm8
-        movaps  %xmm8, F(IF_FRET)
+        movaps  %xmm8, F(ICPT_F_FRET)
 3:      testl   $8, %eax
         jz      4f
         movaps  F(IF_FP + 16), %xmm8
-        movaps  %xmm8, F(IF_FRET + 16)
+        movaps  %xmm8, F(ICPT_F_FRET + 16)
 4:      RETURN_TO_CALLER
         .cfi_endproc
         .size   chook_arch_keep_dispatch, .-chook_arch_keep_dispatch
-
-        .section .rodata
-        .p2align 4
-.Lcall_init:                            /* chook_call.n_gp, n_fp, fp_stride, flags */
-        .long   6, 8, 16, CALL_FRAME
 
         .section .note.GNU-stack,"",@progbits

@@ -6,78 +6,25 @@
  */
 #include <stddef.h>
 
-#include "intercept.h"
+#include "call.h"
 #include "intercept_frame.h"
 #include "x86.h"
 
-_Static_assert(offsetof(struct chook__iframe, regs.gp) == IF_GP, "IF_GP");
-_Static_assert(offsetof(struct chook__iframe, regs.extra) == IF_EXTRA, "IF_EXTRA");
-_Static_assert(offsetof(struct chook__iframe, regs.ctx) == IF_CTX, "IF_CTX");
-_Static_assert(offsetof(struct chook__iframe, regs.fp) == IF_FP, "IF_FP");
-_Static_assert(offsetof(struct chook__iframe, call.ret) == IF_RET, "IF_RET");
-_Static_assert(offsetof(struct chook__iframe, call.fret) == IF_FRET, "IF_FRET");
-_Static_assert(offsetof(struct chook__iframe, slot_bytes) == IF_SLOT_BYTES, "IF_SLOT_BYTES");
-_Static_assert(offsetof(struct chook__iframe, regs.keep) == IF_KEEP, "IF_KEEP");
-_Static_assert(offsetof(struct chook__iframe, regs.keep_fp) == IF_KEEP_FP && IF_KEEP_FP % 16 == 0,
-               "IF_KEEP_FP");
-_Static_assert(offsetof(struct chook__iframe, entry) == IF_ENTRY && IF_ENTRY == IF_SIZE - 8,
-               "IF_ENTRY: the frame's last field");
-_Static_assert(sizeof(struct chook__iframe) == IF_SIZE, "IF_SIZE");
-_Static_assert(CHOOK__ICPT_STACK_CALLER == STACK_CALLER, "STACK_CALLER");
-_Static_assert(CHOOK__ICPT_WINDOWS == WINDOWS_MASK + 1, "WINDOWS_MASK");
+#define AT(field, off) _Static_assert(offsetof(chook_arch_iregs, field) == (off), #off)
+AT(gp, IREGS_GP);
+AT(extra, IREGS_EXTRA);
+AT(ctx, IREGS_CTX);
+AT(fp, IREGS_FP);
+AT(keep, IREGS_KEEP);
+AT(keep_fp, IREGS_KEEP_FP);
+_Static_assert(sizeof(chook_arch_iregs) == IREGS_SIZE, "IREGS_SIZE");
+_Static_assert(IF_SIZE % 16 == 0 && IF_FP % 16 == 0 && IF_KEEP_FP % 16 == 0 &&
+                   ICPT_F_FRET % 16 == 0,
+               "movaps alignment");
 _Static_assert(CHOOK_ARCH_ICPT_R11_SAVE == ICPT_R11_SAVE, "ICPT_R11_SAVE");
-_Static_assert(offsetof(struct chook__keep, dest) == CTX_ORIGINAL, "keep->dest");
-_Static_assert(offsetof(struct chook__keep, ret_keep) == KEEP_RET, "keep->ret_keep");
-_Static_assert(IF_SIZE % 16 == 0 && IF_FP % 16 == 0 && IF_FRET % 16 == 0, "movaps alignment");
-_Static_assert(offsetof(struct chook__ictx, slot_bytes) == CTX_SLOT_BYTES, "CTX_SLOT_BYTES");
-_Static_assert(offsetof(struct chook__ictx, original) == CTX_ORIGINAL, "CTX_ORIGINAL");
-_Static_assert(sizeof(struct chook__islot) == 16, "slots are 16 bytes");
-_Static_assert(offsetof(struct chook__iframe, call) == IF_CALL, "IF_CALL");
-_Static_assert(offsetof(struct chook__iframe, call.n_gp) == IF_CALL_NGP &&
-                   offsetof(struct chook__iframe, call.n_fp) == IF_CALL_NGP + 4 &&
-                   offsetof(struct chook__iframe, call.fp_stride) == IF_CALL_NGP + 8 &&
-                   offsetof(struct chook__iframe, call.flags) == IF_CALL_FLAGS &&
-                   IF_CALL_FLAGS == IF_CALL_NGP + 12,
-               "IF_CALL_NGP");
-_Static_assert(offsetof(struct chook__iframe, call.data) == IF_CALL_DATA, "IF_CALL_DATA");
-_Static_assert(offsetof(struct chook__iframe, call.sig) == IF_CALL_SIG, "IF_CALL_SIG");
-_Static_assert(offsetof(struct chook__iframe, call.target) == IF_CALL_TARGET, "IF_CALL_TARGET");
-_Static_assert(offsetof(struct chook__iframe, chain) == IF_CHAIN, "IF_CHAIN");
-_Static_assert(offsetof(struct chook__iframe, depth) == IF_DEPTH, "IF_DEPTH");
-_Static_assert(offsetof(struct chook__iframe, n) == IF_N, "IF_N");
-_Static_assert(offsetof(struct chook__iframe, thread) == IF_THREAD, "IF_THREAD");
-_Static_assert(offsetof(struct chook__iframe, tls) == IF_TLS, "IF_TLS");
-_Static_assert(offsetof(struct chook__tls_block, state) == 0 &&
-                   offsetof(struct chook__tls_block, ithread) == TLS_ITHREAD,
-               "TLS_ITHREAD");
-_Static_assert(offsetof(struct chook__ictx, chain) == CTX_CHAIN, "CTX_CHAIN");
-_Static_assert(offsetof(struct chook__ictx, target) == CTX_TARGET, "CTX_TARGET");
-_Static_assert(offsetof(struct chook__ichain, n) == CH_N, "CH_N");
-_Static_assert(offsetof(struct chook__ichain, stack_bytes) == CH_STACK_BYTES, "CH_STACK_BYTES");
-_Static_assert(offsetof(struct chook__ichain, l) == CH_L, "CH_L");
-_Static_assert(offsetof(chook_listener, on_enter) == L_ON_ENTER, "L_ON_ENTER");
-_Static_assert(offsetof(chook_listener, on_leave) == L_ON_LEAVE, "L_ON_LEAVE");
-_Static_assert(offsetof(chook_listener, data) == L_DATA, "L_DATA");
-_Static_assert(offsetof(chook_listener, sig) == L_SIG, "L_SIG");
-_Static_assert(offsetof(chook_listener, detached) == L_DETACHED, "L_DETACHED");
-_Static_assert(offsetof(struct chook__ithread, win) == IT_WIN, "IT_WIN");
-_Static_assert(offsetof(struct chook__ithread, wgen) == IT_WGEN, "IT_WGEN");
-_Static_assert(offsetof(struct chook__ithread, depth) == IT_DEPTH, "IT_DEPTH");
-_Static_assert(offsetof(struct chook__ithread, inflight) == IT_INFLIGHT &&
-                   sizeof(((struct chook__ithread *)0)->inflight[0]) == 16 &&
-                   offsetof(struct chook__ithread, inflight[0].frame) == IT_INFLIGHT + 8,
-               "IT_INFLIGHT");
-_Static_assert(CHOOK__ICPT_INFLIGHT == IT_INFLIGHT_MAX, "IT_INFLIGHT_MAX");
-_Static_assert(offsetof(chook__thread_state, busy) == TLS_BUSY, "TLS_BUSY");
-_Static_assert(offsetof(chook__thread_state, ignore) == TLS_IGNORE && TLS_IGNORE == TLS_BUSY + 4 &&
-                   sizeof(((chook__thread_state *)0)->busy) == 4,
-               "TLS_IGNORE: busy and ignore are read as one 8-byte word");
-_Static_assert(CHOOK__CALL_FRAME == CALL_FRAME && CHOOK__CALL_SKIPPED == CALL_SKIPPED,
-               "CALL_FRAME, CALL_SKIPPED");
-_Static_assert(CHOOK_SKIP == SKIP, "SKIP");
 _Static_assert(CHOOK_ARCH_ICPT_GP == 6 && CHOOK_ARCH_ICPT_FP == 8 &&
                    sizeof(((chook_arch_iregs *)0)->fp[0]) == 16,
-               "the n_gp, n_fp and fp_stride the fast path stores");
+               "six integer and eight vector argument registers, 16 bytes each");
 
 static void put64(uint8_t *p, uint64_t v)
 {
@@ -93,23 +40,26 @@ static size_t put_jump(uint8_t *buf, uintptr_t pc, uintptr_t dest)
     return n ? n : chook_arch_write_jump(buf, pc, dest, CHOOK_ARCH_JUMP_FAR);
 }
 
-size_t chook_arch_write_icpt_thunk(uint8_t *buf, uintptr_t pc, uintptr_t ctx,
-                                   uintptr_t dispatcher)
+size_t chook_arch_write_icpt_thunk(uint8_t *buf, uintptr_t ctx)
 {
     static const uint8_t save_r11[5] = { 0x4c, 0x89, 0x5c, 0x24, 0xf0 };
+    static const uint8_t jump_entry[4] = { 0x41, 0xff, 0x63, ICPT_CTX_ENTRY };
+    _Static_assert(ICPT_CTX_ENTRY < 128, "a disp8");
     size_t n = 0;
     /* The core's entry stub reaches us by an indirect jump. */
-    chook__memcpy(buf, ENDBR64, 4);                    /* f3 0f 1e fa   endbr64        */
+    __builtin_memcpy(buf, ENDBR64, 4);                 /* f3 0f 1e fa   endbr64        */
     n += 4;
     /* The caller may keep a value in r11 (-fipa-ra): it waits in the red zone
      * (the target has not started), where the dispatcher leaves it alone. */
-    chook__memcpy(buf + n, save_r11, 5);               /* 4c 89 5c 24 f0 mov [rsp-16], r11 */
+    __builtin_memcpy(buf + n, save_r11, 5);            /* 4c 89 5c 24 f0 mov [rsp-16], r11 */
     n += 5;
     buf[n++] = 0x49;                                   /* 49 bb <ctx>   movabs r11, ctx */
     buf[n++] = 0xbb;
     put64(buf + n, ctx);
     n += 8;
-    return n + put_jump(buf + n, pc + n, dispatcher);  /* jmp dispatcher */
+    /* The dispatcher entry the core chose for the context's current set. */
+    __builtin_memcpy(buf + n, jump_entry, 4);          /* 41 ff 63 20   jmp [r11+0x20]  */
+    return n + 4;
 }
 
 size_t chook_arch_write_closure_thunk(uint8_t *buf, uintptr_t pc, uintptr_t closure,
@@ -120,11 +70,11 @@ size_t chook_arch_write_closure_thunk(uint8_t *buf, uintptr_t pc, uintptr_t clos
     static const uint8_t save_r10[5] = { 0x4c, 0x89, 0x54, 0x24, 0xf8 };
     static const uint8_t load_r10[5] = { 0x4c, 0x8b, 0x54, 0x24, 0xf8 };
     size_t n = 0;
-    chook__memcpy(buf + n, ENDBR64, 4);   /* f3 0f 1e fa            endbr64                 */
+    __builtin_memcpy(buf + n, ENDBR64, 4);   /* f3 0f 1e fa            endbr64                 */
     n += 4;
     /* r10 is kept in the red zone: the target has not started, so the 128 bytes
      * below rsp are free, and signal frames are placed below them. */
-    chook__memcpy(buf + n, save_r10, 5);  /* 4c 89 54 24 f8         mov [rsp-8], r10        */
+    __builtin_memcpy(buf + n, save_r10, 5);  /* 4c 89 54 24 f8         mov [rsp-8], r10        */
     n += 5;
     buf[n++] = 0x49;                      /* 49 ba <closure>        movabs r10, closure     */
     buf[n++] = 0xba;
@@ -155,7 +105,7 @@ size_t chook_arch_write_closure_thunk(uint8_t *buf, uintptr_t pc, uintptr_t clos
     buf[n++] = 0x93;
     chook__x86_put32(buf + n, (uint32_t)(int32_t)ring_off);
     n += 4;
-    chook__memcpy(buf + n, load_r10, 5);  /* 4c 8b 54 24 f8         mov r10, [rsp-8]        */
+    __builtin_memcpy(buf + n, load_r10, 5);  /* 4c 8b 54 24 f8         mov r10, [rsp-8]        */
     n += 5;
     return n + put_jump(buf + n, pc + n, dest); /* jmp dest                                 */
 }
@@ -199,10 +149,10 @@ int chook_arch_sig_place(struct chook__sig *sig, char *err, size_t errlen)
         /* On the stack: each argument takes whole eightbytes, in order. */
         sig->arg[i].loc = CHOOK__LOC_STACK;
         sig->arg[i].index = stack;
-        stack += (uint32_t)CHOOK_ALIGN_UP(sig->arg[i].size, 8);
+        stack += (uint32_t)(sig->arg[i].size + 7u) & ~7u;
     }
     sig->stack_used = stack;
-    sig->stack_bytes = (uint32_t)CHOOK_ALIGN_UP(stack, 16);
+    sig->stack_bytes = (stack + 15u) & ~15u;
     return CHOOK_OK;
 }
 
