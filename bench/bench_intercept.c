@@ -1,10 +1,13 @@
 /*
  * Interception: cost per call of listeners, typed listeners and closure
- * replacements, against a direct call of the same trivial function in the same
- * run (best of several interleaved rounds). Targets: an empty on_enter+on_leave
- * adds under 10 ns per call; a typed listener and a closure replacement add
- * under 3 ns. A function with one listener takes the dispatcher's fast path;
- * two listeners show the cost of the general one.
+ * replacements, against a direct call of the same trivial function timed in the
+ * same round. Each round times the direct call and then every variant (attached,
+ * timed, detached), in an order rotated from round to round so that none always
+ * runs right after the direct call; the figures are the min, median and max over
+ * the rounds of the variant's time per call minus that round's direct call
+ * (added_ns), and of their ratio. A function with one listener takes the
+ * dispatcher's one-listener entry; two listeners show the cost of the general one.
+ * Instructions per call (load-independent) come from scripts/bench-icount.sh.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,39 +174,72 @@ static int only_variant(int argc, char **argv)
     return -1;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Reports NAME_min, NAME_median and NAME_max of v[0..n) (sorts v). */
+static void report_spread(const char *name, double *v, long n, const char *unit)
+{
+    char key[128];
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    snprintf(key, sizeof key, "%s_min", name);
+    bench_report(key, v[0], unit);
+    snprintf(key, sizeof key, "%s_median", name);
+    bench_report(key, v[n / 2], unit);
+    snprintf(key, sizeof key, "%s_max", name);
+    bench_report(key, v[n - 1], unit);
+}
+
 int main(int argc, char **argv)
 {
     bench_begin(argc, argv, "chook interception: cost per call");
     const long n = option(argc, argv, "--calls", 1000000);
-    const long rounds = option(argc, argv, "--rounds", 40);
+    long rounds = option(argc, argv, "--rounds", 40);
+    if (rounds < 1) rounds = 1;
     const int only = only_variant(argc, argv);
-    double direct = 1e9, best[V_COUNT];
-    for (int v = 0; v < V_COUNT; v++) best[v] = 1e9;
+    double *direct = calloc((size_t)rounds, sizeof *direct);
+    double *added[V_COUNT], *ratio[V_COUNT];
+    for (int v = 0; v < V_COUNT; v++) {
+        added[v] = calloc((size_t)rounds, sizeof *added[v]);
+        ratio[v] = calloc((size_t)rounds, sizeof *ratio[v]);
+        if (!added[v] || !ratio[v]) die("calloc");
+    }
+    if (!direct) die("calloc");
     for (long round = 0; round < rounds; round++) {
         double d = time_calls(bench_icpt_target, n);
-        if (d < direct) direct = d;
-        for (int v = 0; v < V_COUNT; v++) {
+        direct[round] = d;
+        for (int k = 0; k < V_COUNT; k++) {
+            int v = (int)((k + round) % V_COUNT); /* rotated: interleaved order */
             if (only >= 0 && v != only) continue;
             struct active a = { 0 };
             attach((enum variant)v, &a);
             double t = time_calls(bench_icpt_target, n);
-            if (t < best[v]) best[v] = t;
             detach((enum variant)v, &a);
+            added[v][round] = t - d;
+            ratio[v][round] = t / d;
         }
     }
     if (chook_detach_wait(1000) != CHOOK_OK) die("chook_detach_wait");
     char name[96];
-    bench_report("direct_call_ns", direct, "ns");
+    report_spread("direct_call_ns", direct, rounds, "ns");
     for (int v = 0; v < V_COUNT; v++) {
-        snprintf(name, sizeof name, "%s_ns", names[v]);
-        bench_report(name, best[v], "ns");
+        if (only >= 0 && v != only) continue;
         snprintf(name, sizeof name, "%s_added_ns", names[v]);
-        bench_report(name, best[v] - direct, v == V_ENTER_LEAVE ? "ns (target < 10)"
-                                             : v >= V_TYPED && v <= V_CLOSURE ? "ns (target < 3)"
-                                                                : "ns");
+        report_spread(name, added[v], rounds,
+                      v == V_ENTER_LEAVE ? "ns (target < 10)"
+                      : v >= V_TYPED && v <= V_CLOSURE ? "ns (target < 3)" : "ns");
         snprintf(name, sizeof name, "%s_ratio", names[v]);
-        bench_report(name, best[v] / direct, "x direct");
+        report_spread(name, ratio[v], rounds,
+                      v == V_ENTER_LEAVE ? "x direct (target <= 3)" : "x direct");
     }
+    for (int v = 0; v < V_COUNT; v++) {
+        free(added[v]);
+        free(ratio[v]);
+    }
+    free(direct);
     bench_end();
     return 0;
 }
