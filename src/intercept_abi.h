@@ -29,7 +29,8 @@
  *      close, the C path; its listener detached -> close, jump.
  *   5. slot 0's data = 0 (its entered word is read by the C path only);
  *      call.flags = ICPT_CALL_FRAME; call.data = &slot 0; call.sig =
- *      listener->sig; frame chain and thread (nothing else of chook_call: the
+ *      listener->sig; frame thread, and chain when an on_leave is owed
+ *      (nothing else of chook_call: the
  *      accessors read what is constant per target through the frame). With an
  *      on_enter: busy = 1, on_enter(&call, listener->data), busy = 0;
  *      CHOOK_SKIP -> flags |= ICPT_CALL_SKIPPED, else flags = ICPT_CALL_FRAME.

@@ -356,7 +356,6 @@ chook_arch_icpt_dispatch1:
         movq    ICPT_L_SIG(%rcx), %r8
         movq    %r8, F(ICPT_F_CALL_SIG)
         movq    %rdx, F(ICPT_F_THREAD)
-        movq    %rax, F(ICPT_F_CHAIN)
         cmpq    $0, ICPT_L_ON_LEAVE(%rcx)
         jne     .Lowe_leave
 
@@ -371,6 +370,7 @@ chook_arch_icpt_dispatch1:
 
         /* ---- an on_leave is owed ---- */
 .Lowe_leave:
+        movq    %rax, F(ICPT_F_CHAIN)           /* the leave step's set */
         cmpq    $0, ICPT_L_ON_ENTER(%rcx)
         je      .Lrecord
         CALLBACK ICPT_L_ON_ENTER(%rcx)
