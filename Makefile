@@ -73,7 +73,7 @@ fuzz: build-fuzz
 cppcheck:
 	@scripts/deps.sh all
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	    --inline-suppr --std=c11 -D__x86_64__ -DCHOOK_BUILDING -Iinclude -Isrc -Isrc/arch/x86_64 \
+	    --inline-suppr --std=c11 -D__x86_64__ -DCHOOK_BUILDING -Iinclude -Isrc $(patsubst %/,-I%,$(filter-out src/arch/,$(wildcard src/*/))) -Isrc/arch/x86_64 \
 	    --suppress=missingIncludeSystem --suppress=ctuuninitvar src include
 	@echo "cppcheck: clean"
 
