@@ -194,6 +194,18 @@ void chook_arch_context_set_pc(void *ucontext, uintptr_t pc);
 /* Makes the calling core see code written by others (x86-64: cpuid). */
 void chook_arch_serialize(void);
 
+/*
+ * Makes code just written at [addr, addr + len) visible to instruction fetch:
+ * cleans the data cache and invalidates the instruction cache over the range to
+ * the point of unification, then waits for both (aarch64: DC CVAU / IC IVAU /
+ * DSB ISH / ISB). The core calls it after every code write, before the code may
+ * run (chook__code_write_raw). Async-signal-safe; never calls libc.
+ * x86-64: a no-op, documented as such: instruction fetch is coherent with
+ * stores to the same memory, and other cores are serialised separately
+ * (chook_arch_serialize / membarrier SYNC_CORE).
+ */
+void chook_arch_flush_icache(void *addr, size_t len);
+
 /* Raw system call: returns the kernel's result (-errno on failure); never touches
  * errno and never goes through libc (which the user may have hooked). */
 long chook_arch_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6);

@@ -90,6 +90,10 @@ long chook__code_write_raw(uintptr_t addr, const void *bytes, size_t len)
         }
         done += (size_t)n;
     }
+    /* Every byte written, even by a write that failed part way, must reach the
+     * instruction stream of this core before anything runs it (a no-op where
+     * instruction fetch is coherent with stores, as on x86-64). */
+    if (done) chook_arch_flush_icache((void *)addr, done);
     /* After the write: a page read before this point must not be served again,
      * even one read while the write was under way. */
     chook__code_cache_drop();
