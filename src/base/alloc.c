@@ -41,7 +41,7 @@ void *chook__alloc(size_t size)
 {
     if (size == 0) size = 1;
     if (size > ((size_t)1 << ALLOC_MAX_SHIFT))
-        return map_zeroed(CHOOK_ALIGN_UP(size, 4096));
+        return map_zeroed(CHOOK_ALIGN_UP(size, chook__page_size()));
 
     unsigned cls = size_class(size);
     size_t bytes = (size_t)1 << cls;
@@ -83,7 +83,7 @@ void chook__free(void *p, size_t size)
     if (!p) return;
     if (size == 0) size = 1;
     if (size > ((size_t)1 << ALLOC_MAX_SHIFT)) {
-        chook__sys_munmap(p, CHOOK_ALIGN_UP(size, 4096));
+        chook__sys_munmap(p, CHOOK_ALIGN_UP(size, chook__page_size()));
         return;
     }
     unsigned cls = size_class(size);

@@ -102,6 +102,10 @@ long chook__sys_sigaction(int sig, const struct chook__ksigaction *act,
 /* True when mmap returned an error. */
 #define CHOOK_MMAP_FAILED(p) ((uintptr_t)(p) > (uintptr_t)-4096)
 
+/* The kernel's page size (4 KiB on x86-64; 4, 16 or 64 KiB on aarch64), cached
+ * at load time: the unit of mprotect and mmap. Never a constant in the core. */
+size_t chook__page_size(void);
+
 /* Byte helpers that never call libc (the user may have hooked memcpy). */
 void chook__memcpy(void *dst, const void *src, size_t n);
 void chook__memset(void *dst, int c, size_t n);

@@ -34,11 +34,12 @@ static int same_process_tried;
 static void same_process_setup(void)
 {
     same_process_tried = 1;
-    void *p = chook__sys_mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+    size_t ps = chook__page_size();
+    void *p = chook__sys_mmap(NULL, ps, PROT_READ | PROT_WRITE,
                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (CHOOK_MMAP_FAILED(p)) return;
-    if (chook_arch_syscall(SYS_madvise, (long)p, 4096, MADV_WIPEONFORK, 0, 0, 0) != 0) {
-        chook__sys_munmap(p, 4096);
+    if (chook_arch_syscall(SYS_madvise, (long)p, ps, MADV_WIPEONFORK, 0, 0, 0) != 0) {
+        chook__sys_munmap(p, ps);
         return;
     }
     __atomic_store_n(&same_process, (uint64_t *)p, __ATOMIC_RELEASE);
