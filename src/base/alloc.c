@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 
 #include "internal.h"
-#include "stop.h"
+#include "lockrank.h"
 
 #define ALLOC_MIN_SHIFT 4   /* 16 bytes */
 #define ALLOC_MAX_SHIFT 12  /* 4 KiB */
@@ -97,5 +97,5 @@ void chook__free(void *p, size_t size)
 /* fork() must not split this lock (see chook__fork_guard). */
 __attribute__((constructor)) static void alloc_fork_guard(void)
 {
-    chook__fork_guard(&heap.lock, 100);
+    chook__fork_guard(&heap.lock, CHOOK_RANK_HEAP);
 }

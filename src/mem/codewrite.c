@@ -16,7 +16,7 @@
 
 #include "codepage.h"
 #include "internal.h"
-#include "stop.h"
+#include "lockrank.h"
 
 static int mem_fd = -1;
 static long mem_pid;
@@ -207,5 +207,5 @@ long chook__code_read_cached(uintptr_t addr, void *bytes, size_t len)
 /* fork() must not split this lock (see chook__fork_guard). */
 __attribute__((constructor)) static void codewrite_fork_guard(void)
 {
-    chook__fork_guard(&mem_lock, 40);
+    chook__fork_guard(&mem_lock, CHOOK_RANK_PROCMEM);
 }

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 
 #include "internal.h"
+#include "lockrank.h"
 #include "stop.h"
 #include "symbols.h"
 
@@ -90,5 +91,5 @@ int chook__slot_swap(void **slot, void *expect, void *value)
 /* fork() must not split this lock (see chook__fork_guard). */
 __attribute__((constructor)) static void dataslot_fork_guard(void)
 {
-    chook__fork_guard(&protect_lock, 35);
+    chook__fork_guard(&protect_lock, CHOOK_RANK_DATASLOT);
 }
