@@ -9,7 +9,8 @@ trap 'rm -rf "$prefix" "$work"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
 libdir=$(ls -d "$prefix"/lib*/ | head -n 1)
 [ ! -e "$prefix/include/chook.h" ] || { echo "install: headers installed flat in include/" >&2; exit 1; }
-for f in include/chook/chook.h include/chook/chook_point.h include/chook/chook.hpp "${libdir#$prefix/}libchook.so" "${libdir#$prefix/}libchook.a" \
+for f in include/chook/chook.h include/chook/chook_base.h include/chook/chook_hook.h include/chook/chook_intercept.h \
+         include/chook/chook_typed.h include/chook/chook_symbols.h include/chook/chook_slots.h include/chook/chook_point.h include/chook/chook.hpp "${libdir#$prefix/}libchook.so" "${libdir#$prefix/}libchook.a" \
          "${libdir#$prefix/}pkgconfig/chook.pc" "${libdir#$prefix/}cmake/chook/chookConfig.cmake" \
          bin/chook-corpus; do
   [ -e "$prefix/$f" ] || { echo "install: missing $f" >&2; exit 1; }
