@@ -24,14 +24,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CHOOK_ARCH_MAX_INSNS 16   /* instructions one patch may cover */
-#define CHOOK_ARCH_MAX_PATCH 32   /* bytes one patch may cover (skip excluded) */
-#define CHOOK_ARCH_MAX_TRAMP 384  /* bytes one trampoline may take */
-#define CHOOK_ARCH_ERRLEN 192     /* size of the err buffers below */
+/*
+ * The per-architecture constants (the shape of libffi's ffitarget.h), each back
+ * end's src/arch/<arch>/target.h, defines at least:
+ *   CHOOK_ARCH_MAX_INSNS   instructions one patch may cover
+ *   CHOOK_ARCH_MAX_PATCH   bytes one patch may cover (skip excluded)
+ *   CHOOK_ARCH_MAX_TRAMP   bytes one trampoline may take
+ *   CHOOK_ARCH_NEAR_REACH  how far a near jump reaches; allocations meant to be
+ *                          reached by near jumps keep a margin inside it
+ * and, once the back end has interception (see "Interception" below):
+ *   CHOOK_ARCH_ICPT_GP / CHOOK_ARCH_ICPT_FP  integer / vector argument registers
+ *   CHOOK_ARCH_ICPT_THUNK_MAX                bytes of the largest thunk
+ *   struct chook_arch_iregs                  the registers the dispatcher saves
+ * The header is chosen by the architecture being built: the native one, or the
+ * one a mechanism library names (CHOOK_ARCH_aarch64 / CHOOK_ARCH_x86_64, defined
+ * by the build), so every arch's mechanism compiles on any host.
+ */
+#if defined(CHOOK_ARCH_aarch64) || (!defined(CHOOK_ARCH_x86_64) && defined(__aarch64__))
+#include "arch/aarch64/target.h"
+#elif defined(CHOOK_ARCH_x86_64) || defined(__x86_64__)
+#include "arch/x86_64/target.h"
+#else
+#error "chook: no back end for this architecture"
+#endif
 
-/* How far a near jump reaches (x86-64: rel32). Allocations meant to be reached by
- * near jumps keep a margin inside it. */
-#define CHOOK_ARCH_NEAR_REACH ((uintptr_t)0x7fff0000u)
+#define CHOOK_ARCH_ERRLEN 192     /* size of the err buffers below */
 
 /* The jump written at a target. */
 enum chook_arch_jump {
@@ -177,6 +194,18 @@ void chook_arch_context_set_pc(void *ucontext, uintptr_t pc);
 /* Makes the calling core see code written by others (x86-64: cpuid). */
 void chook_arch_serialize(void);
 
+/*
+ * Makes code just written at [addr, addr + len) visible to instruction fetch:
+ * cleans the data cache and invalidates the instruction cache over the range to
+ * the point of unification, then waits for both (aarch64: DC CVAU / IC IVAU /
+ * DSB ISH / ISB). The core calls it after every code write, before the code may
+ * run (chook__code_write_raw). Async-signal-safe; never calls libc.
+ * x86-64: a no-op, documented as such: instruction fetch is coherent with
+ * stores to the same memory, and other cores are serialised separately
+ * (chook_arch_serialize / membarrier SYNC_CORE).
+ */
+void chook_arch_flush_icache(void *addr, size_t len);
+
 /* Raw system call: returns the kernel's result (-errno on failure); never touches
  * errno and never goes through libc (which the user may have hooked). */
 long chook_arch_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
@@ -194,27 +223,11 @@ void chook_arch_sigreturn(void);
  * core (chook__icpt_enter / chook__icpt_leave, see src/intercept.h).
  * ========================================================================== */
 
-#define CHOOK_ARCH_ICPT_GP 6   /* integer argument registers (rdi rsi rdx rcx r8 r9) */
-#define CHOOK_ARCH_ICPT_FP 8   /* floating argument registers (xmm0-7) */
-#define CHOOK_ARCH_ICPT_THUNK_MAX 80  /* bytes of the largest thunk below (closure: 69) */
 #define CHOOK_ARCH_CLOSURE_RING 16    /* entries of the per-thread closure ring */
 
-/* The registers the dispatcher saves, in this order (intercept_frame.h has the
- * offsets for the assembly). */
-typedef struct chook_arch_iregs {
-    uint64_t gp[CHOOK_ARCH_ICPT_GP];  /* integer argument registers, ABI order */
-    uint64_t extra;                   /* x86-64: rax (al: vector registers used by
-                                         a variadic call) */
-    uint64_t ctx;                     /* the context the thunk passed */
-    _Alignas(16) uint64_t fp[CHOOK_ARCH_ICPT_FP][2]; /* whole vector registers */
-    /* Registers that carry no argument but that a caller may expect the callee
-     * to leave alone (GCC's -fipa-ra lets callers of local functions keep values
-     * in call-clobbered registers the callee does not touch). x86-64: r10 (also
-     * the static chain of nested functions), xmm8-15; r11 is kept by the thunk
-     * next to the return address (CHOOK_ARCH_ICPT_R11_SAVE). */
-    uint64_t keep[2];                 /* r10, unused */
-    _Alignas(16) uint64_t keep_fp[8][2]; /* xmm8-15 */
-} chook_arch_iregs;
+/* The registers the dispatcher saves (struct chook_arch_iregs), how many of
+ * them carry arguments and the size of the thunks are the back end's
+ * (target.h). */
 
 /* The common dispatcher (intercept.S); entered only by a jump from a listener
  * thunk, never called. It follows the core's contract, src/intercept_abi.h. */
@@ -222,10 +235,6 @@ void chook_arch_icpt_dispatch(void);
 /* Its entry for a context whose set has exactly one listener (the fast path of
  * intercept_abi.h; any other set found there goes the common way). */
 void chook_arch_icpt_dispatch1(void);
-
-/* Where a thunk keeps the caller's r11, relative to the stack pointer at the
- * target's entry (x86-64: in the red zone, next to the dispatcher's rbp). */
-#define CHOOK_ARCH_ICPT_R11_SAVE (-16)
 
 /* The register-keeping replacement dispatcher (intercept.S): entered by a jump
  * from a thunk written by chook_arch_write_icpt_thunk() whose ctx is a
@@ -267,8 +276,6 @@ int chook_arch_frame_sensitive(const chook_arch_code *code, char *why, size_t wh
 struct chook__sig;
 int chook_arch_sig_place(struct chook__sig *sig, char *err, size_t errlen);
 
-#endif /* CHOOK_ARCH_H */
-
 /* ---- ELF facts of the psABI ---------------------------------------------------- */
 
 /* 1 when a dynamic relocation of this type fills a GOT entry with a symbol's
@@ -287,3 +294,5 @@ size_t chook_arch_write_breakpoint(uint8_t *buf);
 /* For a SIGTRAP (siginfo_t *, ucontext_t *): when it was raised by a breakpoint
  * instruction, sets *at to that instruction's address and returns 1. */
 int chook_arch_breakpoint_address(const void *siginfo, const void *ucontext, uintptr_t *at);
+
+#endif /* CHOOK_ARCH_H */

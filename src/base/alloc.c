@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 
 #include "internal.h"
-#include "stop.h"
+#include "lockrank.h"
 
 #define ALLOC_MIN_SHIFT 4   /* 16 bytes */
 #define ALLOC_MAX_SHIFT 12  /* 4 KiB */
@@ -41,7 +41,7 @@ void *chook__alloc(size_t size)
 {
     if (size == 0) size = 1;
     if (size > ((size_t)1 << ALLOC_MAX_SHIFT))
-        return map_zeroed(CHOOK_ALIGN_UP(size, 4096));
+        return map_zeroed(CHOOK_ALIGN_UP(size, chook__page_size()));
 
     unsigned cls = size_class(size);
     size_t bytes = (size_t)1 << cls;
@@ -83,7 +83,7 @@ void chook__free(void *p, size_t size)
     if (!p) return;
     if (size == 0) size = 1;
     if (size > ((size_t)1 << ALLOC_MAX_SHIFT)) {
-        chook__sys_munmap(p, CHOOK_ALIGN_UP(size, 4096));
+        chook__sys_munmap(p, CHOOK_ALIGN_UP(size, chook__page_size()));
         return;
     }
     unsigned cls = size_class(size);
@@ -97,5 +97,5 @@ void chook__free(void *p, size_t size)
 /* fork() must not split this lock (see chook__fork_guard). */
 __attribute__((constructor)) static void alloc_fork_guard(void)
 {
-    chook__fork_guard(&heap.lock, 100);
+    chook__fork_guard(&heap.lock, CHOOK_RANK_HEAP);
 }

@@ -6,7 +6,6 @@
 #include <stdatomic.h>
 
 #include "internal.h"
-#include "stop.h"
 
 #define DEFAULT_STOP_TIMEOUT_MS 1000u
 

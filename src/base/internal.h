@@ -54,6 +54,13 @@ int chook__fail_context(int status, const char *fmt, ...) __attribute__((format(
 /* Clears this thread's chook_last_error() (a successful public call). */
 void chook__clear_error(void);
 
+/* ---- settings (config.c) ------------------------------------------------------ */
+
+/* Settings from chook_configure() (config.c). chook__config_signal() is 0 when
+ * chook picks the signal itself. */
+int chook__config_signal(void);
+unsigned chook__config_stop_timeout_ms(void);
+
 /* ---- transactions (hook.c) ---------------------------------------------------- */
 
 /* Is a transaction open on the calling thread? (Never use chook_transaction_begin()
@@ -102,6 +109,10 @@ long chook__sys_sigaction(int sig, const struct chook__ksigaction *act,
 /* True when mmap returned an error. */
 #define CHOOK_MMAP_FAILED(p) ((uintptr_t)(p) > (uintptr_t)-4096)
 
+/* The kernel's page size (4 KiB on x86-64; 4, 16 or 64 KiB on aarch64), cached
+ * at load time: the unit of mprotect and mmap. Never a constant in the core. */
+size_t chook__page_size(void);
+
 /* Byte helpers that never call libc (the user may have hooked memcpy). */
 void chook__memcpy(void *dst, const void *src, size_t n);
 void chook__memset(void *dst, int c, size_t n);
@@ -110,11 +121,34 @@ size_t chook__strlen(const char *s);
 
 /* ---- locks (lock.c) ---------------------------------------------------------- */
 
-/* A futex mutex. Zero-initialised is unlocked. Not recursive. */
-typedef struct { int state; } chook__mutex;
+/* A futex mutex. Zero-initialised is unlocked and unranked. Not recursive.
+ * `rank` (lockrank.h) is set by chook__fork_guard. */
+typedef struct { int state; int rank; } chook__mutex;
 void chook__mutex_lock(chook__mutex *m);
 void chook__mutex_unlock(chook__mutex *m);
 int chook__mutex_trylock(chook__mutex *m); /* 1 when taken */
+
+/* Registers one of chook's own mutexes that fork() must not split (a child that
+ * inherits it held by another thread would deadlock on its first chook call) and
+ * gives it its rank (lockrank.h). The atfork handlers take every registered
+ * mutex in increasing rank; they release them in the parent and reset them in
+ * the child. Call it from an ELF constructor of the file that owns the mutex;
+ * up to 32 mutexes. */
+void chook__fork_guard(chook__mutex *m, int rank);
+/* Registers a function the fork child runs after every registered mutex was
+ * reset (state a subsystem must start clean in the child); up to 8. Call it
+ * from an ELF constructor. */
+void chook__fork_child_hook(void (*fn)(void));
+
+/* Lock-order checking, in debug builds (NDEBUG not defined): taking a ranked
+ * mutex while holding one of the same or a higher rank is a violation. The
+ * library only counts it (it never prints or aborts); tests read the count.
+ * chook__lockrank_checked() is 1 when the check is built in, else 0 (and the
+ * count stays 0). chook__lockrank_last() gives the ranks of the last violation
+ * (held, taken). */
+int chook__lockrank_checked(void);
+unsigned long chook__lockrank_violations(void);
+void chook__lockrank_last(int *held, int *taken);
 
 /* ---- memory for chook's own structures (alloc.c) ---------------------------- */
 

@@ -4,6 +4,7 @@
  * they may hold libc's locks.
  */
 #include <fcntl.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -13,6 +14,29 @@
 
 #define SYS(nr, a, b, c, d, e, f) \
     chook_arch_syscall((nr), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
+/* The kernel's page size, read once from the auxiliary vector (getauxval reads a
+ * copy libc keeps in its own data: no lock, no allocation). Set by a constructor,
+ * so that reading it while other threads are parked is a plain load; the lazy
+ * path only serves other constructors that run first. */
+static size_t page_size;
+
+__attribute__((constructor)) static void page_size_init(void)
+{
+    unsigned long ps = getauxval(AT_PAGESZ);
+    __atomic_store_n(&page_size, ps && !(ps & (ps - 1)) ? (size_t)ps : (size_t)4096,
+                     __ATOMIC_RELAXED);
+}
+
+size_t chook__page_size(void)
+{
+    size_t ps = __atomic_load_n(&page_size, __ATOMIC_RELAXED);
+    if (CHOOK_UNLIKELY(ps == 0)) {
+        page_size_init();
+        ps = __atomic_load_n(&page_size, __ATOMIC_RELAXED);
+    }
+    return ps;
+}
 
 long chook__sys_open(const char *path, int flags)
 {

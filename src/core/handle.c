@@ -9,6 +9,7 @@
  */
 #include "handle.h"
 #include "stop.h"
+#include "lockrank.h"
 
 #define CHUNK_SHIFT 12u
 #define CHUNK_LEN (1u << CHUNK_SHIFT)       /* entries per chunk (64 KiB) */
@@ -130,5 +131,5 @@ int chook__handle_get(uintptr_t h, enum chook__handle_kind kind, const char *wha
  * every other lock of chook but the heap's. */
 __attribute__((constructor)) static void handle_fork_guard(void)
 {
-    chook__fork_guard(&table_lock, 90);
+    chook__fork_guard(&table_lock, CHOOK_RANK_HANDLES);
 }

@@ -7,7 +7,9 @@
 #include "codepage.h"
 #include "hook.h"
 
-#define PAGE 4096u
+/* Sites are grouped by page (the kernel's, chook__page_size()) and by at most
+ * BATCH bytes, the size of the buffers on the stack. */
+#define BATCH 4096u
 #define RUN_MAX (64u * 1024u) /* longest single write of adjacent blocks */
 
 typedef uintptr_t (*site_key)(const struct site *s);
@@ -132,11 +134,13 @@ int chook__sites_write_blocks(struct site **v, size_t n)
     return st;
 }
 
-/* The sites from v[i] on whose patches lie in the page of v[i]'s first byte:
- * returns the index after the last one (at least i + 1). */
+/* The sites from v[i] on whose patches lie in the page of v[i]'s first byte and
+ * within BATCH bytes of it: returns the index after the last one (at least i + 1). */
 static size_t group_end(struct site *const *v, size_t i, size_t n)
 {
-    uintptr_t limit = CHOOK_ALIGN_DOWN(v[i]->patch_at, PAGE) + PAGE;
+    size_t ps = chook__page_size();
+    uintptr_t limit = CHOOK_ALIGN_DOWN(v[i]->patch_at, ps) + ps;
+    if (limit - v[i]->patch_at > BATCH) limit = v[i]->patch_at + BATCH;
     size_t j = i + 1;
     while (j < n && v[j]->patch_at >= v[j - 1]->patch_at + v[j - 1]->plan.patch_len &&
            v[j]->patch_at + v[j]->plan.patch_len <= limit)
@@ -147,7 +151,7 @@ static size_t group_end(struct site *const *v, size_t i, size_t n)
 size_t chook__sites_check(struct site *const *v, size_t n,
                           const uint8_t *(*expect)(const struct site *))
 {
-    uint8_t buf[PAGE];
+    uint8_t buf[BATCH];
     for (size_t i = 0, j; i < n; i = j) {
         j = group_end(v, i, n);
         uintptr_t start = v[i]->patch_at;
@@ -167,7 +171,7 @@ int chook__sites_write_patches(struct site *const *v, size_t n,
                                const uint8_t *(*new_)(const struct site *), size_t *bad,
                                int *changed)
 {
-    uint8_t buf[PAGE], back[PAGE];
+    uint8_t buf[BATCH], back[BATCH];
     *changed = 0;
     for (size_t i = 0, j; i < n; i = j) {
         j = group_end(v, i, n);

@@ -28,6 +28,7 @@
 
 #include "handle.h"
 #include "internal.h"
+#include "lockrank.h"
 #include "stop.h"
 #include "hook.h"
 #include "symbols.h"
@@ -318,5 +319,5 @@ int chook_pending_status(const chook_pending *handle)
 /* fork() must not split this lock (see chook__fork_guard). */
 __attribute__((constructor)) static void pending_fork_guard(void)
 {
-    chook__fork_guard(&pend.lock, -40);
+    chook__fork_guard(&pend.lock, CHOOK_RANK_PENDING);
 }

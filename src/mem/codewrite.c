@@ -16,7 +16,7 @@
 
 #include "codepage.h"
 #include "internal.h"
-#include "stop.h"
+#include "lockrank.h"
 
 static int mem_fd = -1;
 static long mem_pid;
@@ -34,11 +34,12 @@ static int same_process_tried;
 static void same_process_setup(void)
 {
     same_process_tried = 1;
-    void *p = chook__sys_mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+    size_t ps = chook__page_size();
+    void *p = chook__sys_mmap(NULL, ps, PROT_READ | PROT_WRITE,
                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (CHOOK_MMAP_FAILED(p)) return;
-    if (chook_arch_syscall(SYS_madvise, (long)p, 4096, MADV_WIPEONFORK, 0, 0, 0) != 0) {
-        chook__sys_munmap(p, 4096);
+    if (chook_arch_syscall(SYS_madvise, (long)p, ps, MADV_WIPEONFORK, 0, 0, 0) != 0) {
+        chook__sys_munmap(p, ps);
         return;
     }
     __atomic_store_n(&same_process, (uint64_t *)p, __ATOMIC_RELEASE);
@@ -90,6 +91,10 @@ long chook__code_write_raw(uintptr_t addr, const void *bytes, size_t len)
         }
         done += (size_t)n;
     }
+    /* Every byte written, even by a write that failed part way, must reach the
+     * instruction stream of this core before anything runs it (a no-op where
+     * instruction fetch is coherent with stores, as on x86-64). */
+    if (done) chook_arch_flush_icache((void *)addr, done);
     /* After the write: a page read before this point must not be served again,
      * even one read while the write was under way. */
     chook__code_cache_drop();
@@ -202,5 +207,5 @@ long chook__code_read_cached(uintptr_t addr, void *bytes, size_t len)
 /* fork() must not split this lock (see chook__fork_guard). */
 __attribute__((constructor)) static void codewrite_fork_guard(void)
 {
-    chook__fork_guard(&mem_lock, 40);
+    chook__fork_guard(&mem_lock, CHOOK_RANK_PROCMEM);
 }

@@ -8,7 +8,7 @@
 
 #include "codepage.h"
 #include "internal.h"
-#include "stop.h"
+#include "lockrank.h"
 
 static uintptr_t parse_hex(const char **p)
 {
@@ -205,5 +205,5 @@ void chook__maps_invalidate(void)
 /* fork() must not split this lock (see chook__fork_guard). */
 __attribute__((constructor)) static void maps_fork_guard(void)
 {
-    chook__fork_guard(&snap.lock, 20);
+    chook__fork_guard(&snap.lock, CHOOK_RANK_MAPS);
 }

@@ -15,7 +15,7 @@
 #include <sys/mman.h>
 
 #include "internal.h"
-#include "stop.h"
+#include "lockrank.h"
 
 #define REGION_CODE (64u * 1024u)
 #define REGION_DATA (16u * 1024u)
@@ -234,5 +234,5 @@ void chook__slot_free(uintptr_t *slot)
 /* fork() must not split this lock (see chook__fork_guard). */
 __attribute__((constructor)) static void nearmem_fork_guard(void)
 {
-    chook__fork_guard(&pool.lock, 30);
+    chook__fork_guard(&pool.lock, CHOOK_RANK_NEARMEM);
 }

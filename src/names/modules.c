@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 
 #include "internal.h"
+#include "lockrank.h"
 #include "stop.h"
 #include "symbols.h"
 
@@ -451,10 +452,10 @@ int chook_module_find(const char *name, const chook_module **module)
 /* fork() must not split this lock (see chook__fork_guard). */
 __attribute__((constructor)) static void modules_parse_fork_guard(void)
 {
-    chook__fork_guard(&mods.parse_lock, 8);
+    chook__fork_guard(&mods.parse_lock, CHOOK_RANK_MODULE_PARSE);
 }
 
 __attribute__((constructor)) static void modules_list_fork_guard(void)
 {
-    chook__fork_guard(&mods.lock, 10);
+    chook__fork_guard(&mods.lock, CHOOK_RANK_MODULES);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "lockrank.h"
 #include "stop.h"
 #include "symbols.h"
 
@@ -482,5 +483,5 @@ long chook__symtab_at(const chook__symtab *tab, uint64_t value)
 /* fork() must not split this lock (see chook__fork_guard). */
 __attribute__((constructor)) static void symtab_fork_guard(void)
 {
-    chook__fork_guard(&root_lock, 9);
+    chook__fork_guard(&root_lock, CHOOK_RANK_DEBUG_ROOT);
 }

@@ -17,6 +17,7 @@
 
 #include "point.h"
 #include "stop.h"
+#include "lockrank.h"
 
 /* Serialises attach/detach (one writer per point at a time, and the retired
  * list). Waits serialise on their own lock so a long wait never blocks attach. */
@@ -254,10 +255,10 @@ int chook_point_wait(chook_point *point, unsigned timeout_ms)
 /* fork() must not split this lock (see chook__fork_guard). */
 __attribute__((constructor)) static void point_attach_fork_guard(void)
 {
-    chook__fork_guard(&attach_lock, -20);
+    chook__fork_guard(&attach_lock, CHOOK_RANK_POINT_ATTACH);
 }
 
 __attribute__((constructor)) static void point_wait_fork_guard(void)
 {
-    chook__fork_guard(&wait_lock, 45);
+    chook__fork_guard(&wait_lock, CHOOK_RANK_POINT_WAIT);
 }

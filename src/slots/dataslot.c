@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 
 #include "internal.h"
+#include "lockrank.h"
 #include "stop.h"
 #include "symbols.h"
 
@@ -65,15 +66,16 @@ int chook__slot_swap(void **slot, void *expect, void *value)
         swapped = cas(slot, expect, value, &seen);
     } else {
         chook__mutex_lock(&protect_lock);
-        uintptr_t page = CHOOK_ALIGN_DOWN(a, 4096);
-        long rc = sys_mprotect(page, 4096, r.prot | PROT_WRITE);
+        size_t ps = chook__page_size();
+        uintptr_t page = CHOOK_ALIGN_DOWN(a, ps);
+        long rc = sys_mprotect(page, ps, r.prot | PROT_WRITE);
         if (rc < 0) {
             chook__mutex_unlock(&protect_lock);
             return chook__fail(CHOOK_EPATCH, "cannot make the %s page of slot %p writable "
                                "(mprotect: errno %ld)", r.perms, (void *)slot, -rc);
         }
         swapped = cas(slot, expect, value, &seen);
-        rc = sys_mprotect(page, 4096, r.prot);
+        rc = sys_mprotect(page, ps, r.prot);
         chook__mutex_unlock(&protect_lock);
         if (rc < 0)
             return chook__fail(CHOOK_EPATCH, "slot %p was %s but its page stays writable "
@@ -89,5 +91,5 @@ int chook__slot_swap(void **slot, void *expect, void *value)
 /* fork() must not split this lock (see chook__fork_guard). */
 __attribute__((constructor)) static void dataslot_fork_guard(void)
 {
-    chook__fork_guard(&protect_lock, 35);
+    chook__fork_guard(&protect_lock, CHOOK_RANK_DATASLOT);
 }

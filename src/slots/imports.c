@@ -17,6 +17,7 @@
 
 #include "handle.h"
 #include "internal.h"
+#include "lockrank.h"
 #include "stop.h"
 #include "symbols.h"
 
@@ -276,5 +277,5 @@ int chook_import_remove(chook_import *handle)
 /* fork() must not split this lock (see chook__fork_guard). */
 __attribute__((constructor)) static void imports_fork_guard(void)
 {
-    chook__fork_guard(&imports_lock, 5);
+    chook__fork_guard(&imports_lock, CHOOK_RANK_IMPORTS);
 }

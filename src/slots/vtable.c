@@ -18,6 +18,7 @@
 
 #include "handle.h"
 #include "internal.h"
+#include "lockrank.h"
 #include "stop.h"
 #include "symbols.h"
 
@@ -366,5 +367,5 @@ int chook_slot_remove(chook_slot_hook *handle)
 /* fork() must not split this lock (see chook__fork_guard). */
 __attribute__((constructor)) static void vtable_fork_guard(void)
 {
-    chook__fork_guard(&slots_lock, 6);
+    chook__fork_guard(&slots_lock, CHOOK_RANK_VTABLES);
 }

@@ -40,6 +40,7 @@
 #include <linux/membarrier.h>
 
 #include "internal.h"
+#include "lockrank.h"
 #include "stop_impl.h"
 #include "stop_unparked.h"
 
@@ -591,57 +592,10 @@ void chook__commit_unlock(void)
     chook__mutex_unlock(&commit_mutex);
 }
 
-/* The other mutexes of chook that fork() must not split, by rank. */
-#define FORK_GUARDS 32
-static struct { chook__mutex *m; int rank; } guards[FORK_GUARDS];
-static _Atomic int nguards;
-
-void chook__fork_guard(chook__mutex *m, int rank)
-{
-    /* Constructors run one at a time, but a library loaded by dlopen() runs its
-     * constructors while other threads may fork: take the commit lock. */
-    chook__mutex_lock(&commit_mutex);
-    int n = atomic_load(&nguards);
-    if (n < FORK_GUARDS) {
-        int i = n;
-        while (i > 0 && guards[i - 1].rank > rank) {
-            guards[i] = guards[i - 1];
-            i--;
-        }
-        guards[i].m = m;
-        guards[i].rank = rank;
-        atomic_store(&nguards, n + 1);
-    }
-    chook__mutex_unlock(&commit_mutex);
-}
-
-/* fork() waits for a commit in progress, and for any other of chook's critical
- * sections, so the child never sees code half written, a world half stopped or
- * chook's structures half updated. */
-static void fork_prepare(void)
-{
-    int n = atomic_load(&nguards), i = 0;
-    /* Negative ranks are held by their owners while they take the commit lock
-     * (attaching a listener installs a hook): those come first. */
-    for (; i < n && guards[i].rank < 0; i++) chook__mutex_lock(guards[i].m);
-    chook__mutex_lock(&commit_mutex);
-    for (; i < n; i++) chook__mutex_lock(guards[i].m);
-}
-
-static void fork_parent(void)
-{
-    int n = atomic_load(&nguards), i = n - 1;
-    for (; i >= 0 && guards[i].rank >= 0; i--) chook__mutex_unlock(guards[i].m);
-    chook__mutex_unlock(&commit_mutex);
-    for (; i >= 0; i--) chook__mutex_unlock(guards[i].m);
-}
-
 /* The child has one thread, no pending signal and a new mm (membarrier
- * registration is per process): start clean. */
+ * registration is per process): start clean (after lock.c reset the mutexes). */
 static void fork_child(void)
 {
-    for (int i = 0; i < atomic_load(&nguards); i++) guards[i].m->state = 0;
-    commit_mutex.state = 0;
     atomic_store(&stopped, 0);
     membarrier_state = 0;
     world.sig = 0;
@@ -650,7 +604,10 @@ static void fork_child(void)
     chook__stopsig_after_fork();
 }
 
+/* fork() waits for a commit in progress (lock.c takes the commit lock with the
+ * other ranked mutexes). */
 __attribute__((constructor)) static void stop_init(void)
 {
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    chook__fork_guard(&commit_mutex, CHOOK_RANK_COMMIT);
+    chook__fork_child_hook(fork_child);
 }

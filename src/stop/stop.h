@@ -74,18 +74,7 @@ int chook__membarrier_ready(void);
 void chook__commit_lock(void);
 void chook__commit_unlock(void);
 
-/* Registers one of chook's own mutexes that fork() must not split (a child that
- * inherits it held by another thread would deadlock on its first chook call).
- * The atfork handlers take every registered mutex in increasing rank (a mutex
- * taken while another is held needs the higher rank), with the commit lock
- * between the negative ranks (mutexes held while taking the commit lock) and the
- * others; they release them in the parent and reset them in the child. Call it
- * from an ELF constructor of the file that owns the mutex; up to 32 mutexes.
- * Ranks in use, outermost first: pending -40, interception -30, hook points -20,
- * (commit lock), imports 5, vtables 6, module parsing 8, debug root 9, modules 10,
- * maps 20, near memory 30, data slots 35, /proc/self/mem 40, point waits 45,
- * heap 100. */
-void chook__fork_guard(chook__mutex *m, int rank);
+/* chook__fork_guard (internal.h) and the ranks (lockrank.h) order every mutex. */
 
 /* 1 between a successful chook__world_stop() and its chook__world_resume() (when
  * the calling thread must not call libc), else 0. For tests and diagnostics. */
@@ -95,9 +84,5 @@ int chook__world_stopped(void);
  * to park). For tests and diagnostics. */
 int chook__stop_signal(void);
 
-/* Settings from chook_configure() (config.c). chook__config_signal() is 0 when
- * chook picks the signal itself. */
-int chook__config_signal(void);
-unsigned chook__config_stop_timeout_ms(void);
 
 #endif /* CHOOK_STOP_H */

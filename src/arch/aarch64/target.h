@@ -4,16 +4,10 @@
  * later, by its assembly. Nothing here depends on the host the code is built on:
  * the mechanism builds and is tested on any host.
  *
- * src/arch.h still holds x86-64 values that an aarch64 build would need to take
- * from here instead (they must move to a per-arch header before the core can be
- * built for aarch64):
- *   CHOOK_ARCH_NEAR_REACH      x86-64 rel32 (2 GiB); aarch64: CHOOK_A64_NEAR_REACH
- *   CHOOK_ARCH_MAX_PATCH/TRAMP  big enough for both (32/384 >= 16/96 below), but
- *                              their values are x86-64's reasoning
- *   CHOOK_ARCH_ICPT_GP/FP      6/8; aarch64: CHOOK_A64_ICPT_GP/FP below
- *   CHOOK_ARCH_ICPT_THUNK_MAX  sized for the x86-64 thunks
- *   chook_arch_iregs.extra     rax (variadic vector count); aarch64: x8
- *   enum chook_arch_jump       comments name the x86-64 forms
+ * src/arch.h takes the CHOOK_ARCH_* constants of the contract from here (end of
+ * this file). Still to come with the interception back end:
+ * CHOOK_ARCH_ICPT_THUNK_MAX and struct chook_arch_iregs (x0-x7, x8 as the extra
+ * register, v0-v7).
  */
 #ifndef CHOOK_A64_TARGET_H
 #define CHOOK_A64_TARGET_H
@@ -62,5 +56,14 @@
  * x0/x1 and v0-v3. */
 #define CHOOK_A64_ICPT_GP 8
 #define CHOOK_A64_ICPT_FP 8
+
+/* ---- the contract's constants (src/arch.h) --------------------------------- */
+
+#define CHOOK_ARCH_MAX_INSNS CHOOK_A64_MAX_PATCH_INSNS
+#define CHOOK_ARCH_MAX_PATCH (CHOOK_A64_MAX_PATCH_INSNS * CHOOK_A64_INSN)
+#define CHOOK_ARCH_MAX_TRAMP CHOOK_A64_MAX_TRAMP
+#define CHOOK_ARCH_NEAR_REACH CHOOK_A64_NEAR_REACH
+#define CHOOK_ARCH_ICPT_GP CHOOK_A64_ICPT_GP
+#define CHOOK_ARCH_ICPT_FP CHOOK_A64_ICPT_FP
 
 #endif /* CHOOK_A64_TARGET_H */
